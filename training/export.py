@@ -1,0 +1,195 @@
+"""The one way every family publishes a version (design §3, §4).
+
+Why one module: the steps that must never differ between families live here, so no family can forget one:
+the SavedModel is written to a temporary, non-integer directory beside the model's directory; its
+`serving_default` aliases are read back from `saved_model.pb` and checked against the contract; the
+manifest and TF Serving warm-up records go into `assets.extra/`; everything is fsynced; then, under the
+repository lock, the directory is renamed to the next integer. A process killed at any point leaves only a
+`.tmp-export-*` directory, which TF Serving and our model server ignore, and which the next publish removes
+once its owner is dead. Version numbers are never reused, even after a version is deleted
+(`<model>/.published` remembers the highest one).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from common import manifest as mf
+from common import repository as repo_mod
+from common.signatures import CONTRACTS, SIGNATURE_KEY, Signature, shapes_compatible
+
+DEFAULT_REPO = Path(os.environ.get("SERVABLES_DIR", Path(__file__).resolve().parent.parent / "servables"))
+TMP_PREFIX = ".tmp-export-"
+
+
+class ExportError(RuntimeError):
+    """The SavedModel does not honour the contract, or publishing failed; nothing was published."""
+
+
+@dataclass(frozen=True)
+class Published:
+    model: str
+    version: int
+    path: Path
+
+
+@dataclass
+class ExportSpec:
+    """What a family hands to :func:`publish`. `write_savedmodel(dir)` must write a SavedModel into `dir`."""
+
+    model: str
+    family: str
+    preset: str
+    write_savedmodel: Callable[[Path], None]
+    warmup_inputs: Mapping[str, np.ndarray]
+    training_data_hash: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    assets: Mapping[str, bytes | Path] = field(default_factory=dict)  # file name in assets.extra -> content
+    extra: dict[str, Any] = field(default_factory=dict)
+    signature: Signature | None = None  # defaults to CONTRACTS[model]
+
+
+def read_signature_def(saved_model_dir: Path, key: str = SIGNATURE_KEY) -> dict[str, dict[str, tuple[str, tuple[int, ...] | None]]]:
+    """Aliases, dtypes and shapes of one signature as written in `saved_model.pb` (never assumed)."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    sm = saved_model_pb2.SavedModel()
+    sm.ParseFromString((Path(saved_model_dir) / "saved_model.pb").read_bytes())
+    for mg in sm.meta_graphs:
+        if "serve" in mg.meta_info_def.tags and key in mg.signature_def:
+            sig = mg.signature_def[key]
+
+            def side(m: Any) -> dict[str, tuple[str, tuple[int, ...] | None]]:
+                out = {}
+                for alias, info in m.items():
+                    shape = None if info.tensor_shape.unknown_rank else tuple(d.size for d in info.tensor_shape.dim)
+                    out[alias] = (tf.dtypes.as_dtype(info.dtype).name, shape)
+                return out
+
+            return {"inputs": side(sig.inputs), "outputs": side(sig.outputs)}
+    raise ExportError(f"{saved_model_dir}: no 'serve' MetaGraph with signature {key!r}")
+
+
+def check_signature(saved_model_dir: Path, contract: Signature) -> None:
+    found = read_signature_def(saved_model_dir, contract.key)
+    for side in ("inputs", "outputs"):
+        want = getattr(contract, side)
+        got = found[side]
+        if set(want) != set(got):
+            raise ExportError(f"signature {side} aliases {sorted(got)} != contract {sorted(want)}")
+        for alias, spec in want.items():
+            dtype, shape = got[alias]
+            if dtype != spec.dtype or not shapes_compatible(spec.shape, shape):
+                raise ExportError(f"{side[:-1]} {alias!r}: {dtype} {shape} does not match contract {spec.dtype} {spec.shape}")
+
+
+def write_warmup(path: Path, model: str, inputs: Mapping[str, np.ndarray], key: str = SIGNATURE_KEY) -> None:
+    """One PredictionLog record per row of the warm-up batch, plus one with the whole batch (≤ 1000 records)."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    batch = len(next(iter(inputs.values())))
+    rows = [{a: v[i : i + 1] for a, v in inputs.items()} for i in range(min(batch, mf.WARMUP_MAX_RECORDS - 1))]
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for sample in [dict(inputs), *rows]:
+            req = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model, signature_name=key))
+            for alias, value in sample.items():
+                req.inputs[alias].CopyFrom(tf.make_tensor_proto(np.asarray(value)))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=req))
+            writer.write(log.SerializeToString())
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        repo_mod.fsync_dir(Path(dirpath))
+
+
+def _remove_dead_temporaries(model_dir: Path) -> None:
+    for p in model_dir.glob(TMP_PREFIX + "*"):
+        try:
+            pid = int(p.name[len(TMP_PREFIX) :].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
+
+
+def next_version(model_dir: Path) -> int:
+    marker = model_dir / ".published"
+    highest = int(marker.read_text()) if marker.exists() else 0
+    existing = repo_mod.list_versions(model_dir)
+    return max([highest, *existing.keys()]) + 1
+
+
+def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
+    """Write, check and atomically publish one version; returns its number and path."""
+    repo = Path(repo or DEFAULT_REPO)
+    contract = spec.signature or CONTRACTS[spec.model]
+    model_dir = repo / spec.model
+    model_dir.mkdir(parents=True, exist_ok=True)
+    _remove_dead_temporaries(model_dir)
+    tmp = model_dir / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        spec.write_savedmodel(tmp)
+        check_signature(tmp, contract)
+        extra_dir = mf.assets_dir(tmp)
+        extra_dir.mkdir(parents=True, exist_ok=True)
+        for name, content in spec.assets.items():
+            target = extra_dir / name
+            if isinstance(content, (bytes, bytearray)):
+                target.write_bytes(content)
+            else:
+                shutil.copyfile(content, target)
+        write_warmup(extra_dir / mf.WARMUP_NAME, spec.model, spec.warmup_inputs, contract.key)
+        with repo_mod.RepositoryLock(repo):
+            version = next_version(model_dir)
+            manifest = {
+                "model": spec.model,
+                "family": spec.family,
+                "version": version,
+                "preset": spec.preset,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "training_data_hash": spec.training_data_hash,
+                "signature": contract.as_dict(),
+                "metrics": spec.metrics,
+                "preprocessing": spec.preprocessing,
+                "assets": sorted(spec.assets),
+                **spec.extra,
+            }
+            mf.manifest_path(tmp).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default))
+            _fsync_tree(tmp)
+            final = model_dir / str(version)
+            os.rename(tmp, final)
+            (model_dir / ".published").write_text(str(version))
+            repo_mod.fsync_dir(model_dir)
+            repo_mod.ensure_model(repo / repo_mod.CONFIG_NAME, spec.model)
+        return Published(spec.model, version, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
