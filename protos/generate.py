@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import subprocess
 import sys
 import tempfile
 from importlib import resources
@@ -23,13 +24,12 @@ def proto_sources() -> list[Path]:
 
 def generate(out_dir: Path) -> None:
     """Run protoc with imports rooted at the repository, so generated code imports ``protos.x_pb2``."""
-    from grpc_tools import protoc
-
+    # protoc runs in a child process: grpc_tools' compiler crashes a process that already imported TensorFlow.
     well_known = str(resources.files("grpc_tools") / "_proto")
-    args = ["protoc", f"-I{REPO_ROOT}", f"-I{well_known}", f"--python_out={out_dir}", f"--pyi_out={out_dir}"]
+    args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{REPO_ROOT}", f"-I{well_known}"]
+    args += [f"--python_out={out_dir}", f"--pyi_out={out_dir}"]
     args += [str(p.relative_to(REPO_ROOT)) for p in proto_sources()]
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
+    subprocess.run(args, check=True)
 
 
 def stale_files() -> list[str]:

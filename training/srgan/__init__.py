@@ -1,0 +1,1 @@
+"""SRGAN x4 super-resolution (book chapter 13): generator/discriminator, bundled-photo data, training, evaluation."""

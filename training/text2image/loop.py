@@ -1,0 +1,119 @@
+"""The two training phases of GAN-CLS as in chapter 12.
+
+1. Text encoder + image encoder with the matching-aware cosine hinge loss (the book's `rnn_loss`), so that
+   captions of the same flower land near that flower's image vector.
+2. GAN-CLS: the discriminator learns real/right -> real, real/wrong-caption -> fake, fake/right -> fake;
+   the generator learns to make fake/right look real. The text encoder is frozen in this phase (the book
+   keeps updating it with the hinge loss for the first epochs; on CPU the pre-trained encoder is enough
+   and halves the cost of a step).
+
+Batches come from `Batches`, a seeded sampler over the training images and their 10 captions; "wrong"
+captions and images are those of another image of the same batch (a roll by one after shuffling).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from common.captions import Vocabulary, pad_batch
+from training.text2image import model as M
+from training.text2image.flowers import FlowerSet
+
+
+def to_unit(images: np.ndarray) -> np.ndarray:
+    """uint8 [0, 255] -> float32 [-1, 1] (the generator's tanh range)."""
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def encode_captions(vocab: Vocabulary, captions: list[str]) -> np.ndarray:
+    return pad_batch([vocab.encode(c).ids for c in captions])
+
+
+class Batches:
+    """Seeded random batches of (images, right caption ids, wrong caption ids, wrong images)."""
+
+    def __init__(self, data: FlowerSet, vocab: Vocabulary, batch: int, seed: int) -> None:
+        self.images = to_unit(data.images)
+        flat = [c for caps in data.captions for c in caps]
+        self.ids = encode_captions(vocab, flat).reshape(len(data), len(data.captions[0]), -1)
+        self.batch = batch
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        idx = self.rng.choice(len(self.images), self.batch, replace=False)
+        cap = self.rng.integers(self.ids.shape[1], size=self.batch)
+        images = self.images[idx]
+        flip = self.rng.random(self.batch) < 0.5  # left-right flip: same caption, more renders
+        images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+        right = self.ids[idx, cap]
+        wrong_idx = np.roll(idx, 1)
+        wrong = self.ids[wrong_idx, self.rng.integers(self.ids.shape[1], size=self.batch)]
+        return images, right, wrong, np.roll(images, 1, axis=0)
+
+
+class Trainer:
+    def __init__(self, cfg: M.ModelConfig, lr: float, beta1: float) -> None:
+        self.cfg = cfg
+        self.text_encoder = M.build_text_encoder(cfg)
+        self.image_encoder = M.build_image_encoder(cfg)
+        self.generator = M.build_generator(cfg)
+        self.discriminator = M.build_discriminator(cfg)
+        self.opt_enc = tf.keras.optimizers.Adam(lr, beta_1=beta1)
+        self.opt_g = tf.keras.optimizers.Adam(lr, beta_1=beta1)
+        self.opt_d = tf.keras.optimizers.Adam(lr, beta_1=beta1)
+
+    @tf.function(reduce_retracing=True)
+    def encoder_step(self, images, right, wrong, wrong_images):
+        with tf.GradientTape() as tape:
+            t = self.text_encoder(right, training=True)
+            tw = self.text_encoder(wrong, training=True)
+            v = self.image_encoder(images, training=True)
+            vw = self.image_encoder(wrong_images, training=True)
+            loss = M.cosine_hinge_loss(t, v, tw, vw)
+        variables = self.text_encoder.trainable_variables + self.image_encoder.trainable_variables
+        self.opt_enc.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    @tf.function(reduce_retracing=True)
+    def gan_step(self, images, right, wrong, z):
+        t = self.text_encoder(right, training=False)
+        tw = self.text_encoder(wrong, training=False)
+        with tf.GradientTape() as d_tape:
+            fake = self.generator([t, z], training=True)
+            d_real = self.discriminator([images, t], training=True)
+            d_wrong = self.discriminator([images, tw], training=True)
+            d_fake = self.discriminator([fake, t], training=True)
+            d_loss = M.discriminator_loss(d_real, d_wrong, d_fake)
+        d_vars = self.discriminator.trainable_variables
+        self.opt_d.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        with tf.GradientTape() as g_tape:
+            fake = self.generator([t, z], training=True)
+            g_loss = M.generator_loss(self.discriminator([fake, t], training=True))
+        g_vars = self.generator.trainable_variables
+        self.opt_g.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return d_loss, g_loss
+
+    def train_encoders(self, batches: Batches, steps: int, writer, log_every: int) -> float:
+        loss = float("nan")
+        for step in tqdm(range(steps), desc="text encoder", unit="step", mininterval=5):
+            loss = float(self.encoder_step(*batches.next()))
+            if step % log_every == 0:
+                with writer.as_default():
+                    tf.summary.scalar("encoder/hinge_loss", loss, step=step)
+        return loss
+
+    def train_gan(self, batches: Batches, steps: int, seed: int, writer, log_every: int) -> tuple[float, float]:
+        rng = np.random.Generator(np.random.PCG64(seed))
+        d = g = float("nan")
+        for step in tqdm(range(steps), desc="GAN-CLS", unit="step", mininterval=5):
+            images, right, wrong, _ = batches.next()
+            z = rng.standard_normal((batches.batch, self.cfg.z_dim)).astype(np.float32)
+            d_loss, g_loss = self.gan_step(images, right, wrong, z)
+            if step % log_every == 0:
+                d, g = float(d_loss), float(g_loss)
+                with writer.as_default():
+                    tf.summary.scalar("gan/d_loss", d, step=step)
+                    tf.summary.scalar("gan/g_loss", g, step=step)
+        return d, g

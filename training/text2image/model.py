@@ -1,0 +1,136 @@
+"""GAN-CLS networks of chapter 12 (Reed et al. 2016), in Keras 3, and their losses.
+
+- Text encoder: word embedding + LSTM; the last valid hidden state (padding id 0 is masked) is the
+  128-d text vector. Trained with the matching-aware cosine hinge loss against an image encoder (CNN),
+  as the book's `rnn_embed` / `cnn_encoder` pair.
+- Generator (ResNet style, as the book's `generator_txt2img_resnet`): text vector -> dense + leaky ReLU
+  (the compressed text code), concatenated with z ~ N(0, 1), dense to 4x4, residual block, then
+  resize-convolutions (nearest-neighbour upsampling + 3x3 conv, which avoids the checkerboard of
+  transposed convolutions) to 64x64x3 with tanh.
+- Discriminator: strided convolutions down to 4x4, residual block, the text code tiled over the 4x4 grid
+  and concatenated, 1x1 conv, then a 4x4 valid conv to one logit (`discriminator_txt2img_resnet`).
+- GAN-CLS losses: D sees (real image, right text) -> real, (real image, wrong text) -> fake and
+  (fake image, right text) -> fake; G wants (fake image, right text) -> real.
+
+Sizes come from the preset (`ModelConfig`); the same code builds `tiny` and `book`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int
+    embed_dim: int = 256
+    text_dim: int = 128  # the text vector (book: t_dim = 128)
+    code_dim: int = 128  # the compressed text code fed to G and D
+    z_dim: int = 512
+    gf_dim: int = 128  # generator base width (4x4 block has gf_dim*8 channels)
+    df_dim: int = 64  # discriminator base width
+    image_size: int = 64
+
+
+def _lrelu(x: tf.Tensor) -> tf.Tensor:
+    return layers.LeakyReLU(0.2)(x)
+
+
+def build_text_encoder(cfg: ModelConfig) -> keras.Model:
+    ids = keras.Input((None,), dtype="int64", name="caption_ids")
+    x = layers.Embedding(cfg.vocab_size, cfg.embed_dim, mask_zero=True, name="embedding")(ids)
+    x = layers.LSTM(cfg.text_dim, name="lstm")(x)  # last valid step thanks to the mask
+    return keras.Model(ids, x, name="text_encoder")
+
+
+def build_image_encoder(cfg: ModelConfig) -> keras.Model:
+    """CNN mapping a [-1, 1] image to the text vector space (only used to train the text encoder)."""
+    img = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
+    x = img
+    for i, mult in enumerate((1, 2, 4, 8)):
+        x = layers.Conv2D(cfg.df_dim * mult, 4, strides=2, padding="same", name=f"conv{i}")(x)
+        if i:
+            x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = _lrelu(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(cfg.text_dim, name="out")(x)
+    return keras.Model(img, x, name="image_encoder")
+
+
+def _residual(x: tf.Tensor, channels: int, name: str, act) -> tf.Tensor:
+    y = layers.Conv2D(channels // 4, 1, padding="same", use_bias=False, name=f"{name}_c1")(x)
+    y = act(layers.BatchNormalization(name=f"{name}_bn1")(y))
+    y = layers.Conv2D(channels // 4, 3, padding="same", use_bias=False, name=f"{name}_c2")(y)
+    y = act(layers.BatchNormalization(name=f"{name}_bn2")(y))
+    y = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"{name}_c3")(y)
+    y = layers.BatchNormalization(name=f"{name}_bn3")(y)
+    return act(layers.Add(name=f"{name}_add")([x, y]))
+
+
+def build_generator(cfg: ModelConfig) -> keras.Model:
+    text = keras.Input((cfg.text_dim,), name="text")
+    z = keras.Input((cfg.z_dim,), name="z")
+    code = _lrelu(layers.Dense(cfg.code_dim, name="text_code")(text))
+    x = layers.Concatenate()([z, code])
+    s16 = cfg.image_size // 16
+    x = layers.Dense(cfg.gf_dim * 8 * s16 * s16, use_bias=False, name="project")(x)
+    x = layers.Reshape((s16, s16, cfg.gf_dim * 8))(x)
+    x = layers.BatchNormalization(name="project_bn")(x)
+    relu = layers.ReLU
+    x = _residual(x, cfg.gf_dim * 8, "res4", lambda t: relu()(t))
+    for i, mult in enumerate((4, 2, 1)):  # 4 -> 8 -> 16 -> 32
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}")(x)
+        x = layers.Conv2D(cfg.gf_dim * mult, 3, padding="same", use_bias=False, name=f"upconv{i}")(x)
+        x = relu()(layers.BatchNormalization(name=f"upbn{i}")(x))
+    x = layers.UpSampling2D(2, interpolation="nearest", name="up_out")(x)  # 32 -> 64
+    x = layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb")(x)
+    return keras.Model([text, z], x, name="generator")
+
+
+def build_discriminator(cfg: ModelConfig) -> keras.Model:
+    img = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
+    text = keras.Input((cfg.text_dim,), name="text")
+    x = _lrelu(layers.Conv2D(cfg.df_dim, 4, strides=2, padding="same", name="d0")(img))  # 32
+    for i, mult in enumerate((2, 4, 8), start=1):  # 16, 8, 4
+        x = layers.Conv2D(cfg.df_dim * mult, 4, strides=2, padding="same", use_bias=False, name=f"d{i}")(x)
+        x = _lrelu(layers.BatchNormalization(name=f"dbn{i}")(x))
+    x = _residual(x, cfg.df_dim * 8, "dres", _lrelu)
+    code = _lrelu(layers.Dense(cfg.code_dim, name="text_code")(text))
+    s16 = cfg.image_size // 16
+    tiled = layers.Reshape((1, 1, cfg.code_dim))(code)
+    tiled = layers.UpSampling2D(s16, name="tile")(tiled)  # the text branch tiled at 4x4
+    x = layers.Concatenate()([x, tiled])
+    x = layers.Conv2D(cfg.df_dim * 8, 1, use_bias=False, name="joint")(x)
+    x = _lrelu(layers.BatchNormalization(name="joint_bn")(x))
+    x = layers.Conv2D(1, s16, padding="valid", name="logit")(x)
+    x = layers.Flatten()(x)
+    return keras.Model([img, text], x, name="discriminator")
+
+
+def cosine_hinge_loss(text_vec: tf.Tensor, image_vec: tf.Tensor, wrong_text: tf.Tensor, wrong_image: tf.Tensor, margin: float = 0.2) -> tf.Tensor:
+    """Matching-aware hinge: a matching (image, text) pair must beat a mismatched one by `margin` in cosine."""
+
+    def cos(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(tf.math.l2_normalize(a, -1) * tf.math.l2_normalize(b, -1), -1)
+
+    right = cos(image_vec, text_vec)
+    return tf.reduce_mean(tf.nn.relu(margin - right + cos(image_vec, wrong_text))) + tf.reduce_mean(
+        tf.nn.relu(margin - right + cos(wrong_image, text_vec))
+    )
+
+
+def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), target), logits=logits))
+
+
+def discriminator_loss(real_right: tf.Tensor, real_wrong: tf.Tensor, fake_right: tf.Tensor, real_label: float = 1.0) -> tf.Tensor:
+    """GAN-CLS: real/right -> real; the real-image/wrong-caption and fake/right terms -> fake, half weight each."""
+    return _bce(real_right, real_label) + 0.5 * (_bce(real_wrong, 0.0) + _bce(fake_right, 0.0))
+
+
+def generator_loss(fake_right: tf.Tensor) -> tf.Tensor:
+    return _bce(fake_right, 1.0)

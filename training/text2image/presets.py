@@ -1,0 +1,57 @@
+"""Preset sizes of the text-to-image family: data, not branches (`tiny` trains on 2 CPU cores in minutes,
+`book` has the book's sizes: 512-d z, 128-d text vector, 64x64 images, batch 64, for a GPU)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    n_train: int  # procedural flowers (training combinations)
+    n_val: int  # unseen images of training combinations (judge check)
+    n_test: int  # held-out combinations only
+    seed: int
+    embed_dim: int
+    text_dim: int
+    code_dim: int
+    z_dim: int
+    gf_dim: int
+    df_dim: int
+    batch: int
+    encoder_steps: int  # text/image encoder pre-training (cosine hinge loss)
+    gan_steps: int
+    lr: float
+    beta1: float
+    judge_epochs: int  # attribute classifier on the real renders
+    eval_captions: int  # held-out captions generated for the colour accuracies
+    log_every: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_options(self, **options: str) -> "Preset":
+        """Apply `servectl train --set key=value` overrides, converted to the field's type."""
+        fields = self.to_dict()
+        typed = {}
+        for key, value in options.items():
+            if key not in fields:
+                raise KeyError(f"unknown text2image option {key!r}; known: {', '.join(sorted(fields))}")
+            typed[key] = type(fields[key])(value)
+        return replace(self, **typed)
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        name="tiny", n_train=2100, n_val=210, n_test=350, seed=12,
+        embed_dim=64, text_dim=128, code_dim=64, z_dim=16, gf_dim=16, df_dim=16, batch=64,
+        encoder_steps=300, gan_steps=1500, lr=2e-4, beta1=0.5, judge_epochs=3, eval_captions=700, log_every=50,
+    ),
+    "book": Preset(
+        name="book", n_train=8000, n_val=800, n_test=1400, seed=12,
+        embed_dim=256, text_dim=128, code_dim=128, z_dim=512, gf_dim=128, df_dim=64, batch=64,
+        encoder_steps=6000, gan_steps=60000, lr=2e-4, beta1=0.5, judge_epochs=10, eval_captions=3500, log_every=200,
+    ),
+}
