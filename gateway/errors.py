@@ -71,3 +71,17 @@ class BackendTimeout(GatewayError):
 class BackendError(GatewayError):
     status = 502
     code = "backend_error"
+
+
+class Conflict(GatewayError):
+    """The request is valid but conflicts with the current state (e.g. a label rollback without history)."""
+
+    status = 409
+    code = "conflict"
+
+
+class ServableNotFound(ModelNotFound):
+    """The backend answered NOT_FOUND for a (model, version) the gateway pinned. The pipeline decides whether
+    that means "unknown" (404) or "swapping / still loading" (retry on the current record, else 503)."""
+
+    code = "servable_not_found"

@@ -18,6 +18,7 @@ def train(
     repo: Optional[Path] = typer.Option(None, help="model repository (default: servables/ or $SERVABLES_DIR)"),
     option: list[str] = typer.Option([], "--set", help="family option KEY=VALUE (repeatable)"),
 ) -> None:
+    """Train a family and publish its next version into the repository (atomically, never overwriting)."""
     from training import registry
 
     options = {}

@@ -1,0 +1,119 @@
+"""The one ASGI middleware every request passes: request id, body-size limit, access log, last-resort 500.
+
+Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every /predict.
+- `X-Request-ID`: taken from the request when it is a sane token (≤128 chars of [A-Za-z0-9._:-]), else a
+  new uuid4; stored in `request.state.request_id` and set on every response, errors included.
+- Body limit: a `Content-Length` above the limit is answered 413 at once; a body without length (chunked)
+  is counted while it is read and the read fails with PayloadTooLarge (the route's error handler answers
+  413). The rest of an oversize body is drained up to a cap first, so an ordinary client gets to read the
+  413 instead of a reset connection.
+- One JSON log line per request (logger `gateway.access`): method, path, status, duration, model, version,
+  stage timings, error code — the route fills `request.state.log`.
+- An exception escaping everything becomes a JSON 500 without a stack trace (the trace goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from gateway import errors as E
+from gateway.api.errors import error_body
+from gateway.metrics import Metrics
+
+log = logging.getLogger("gateway.access")
+_RID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+DRAIN_FACTOR = 4  # drain at most this many times the limit before giving up on a polite 413
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: Any, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        headers = dict(scope.get("headers") or ())
+        rid_in = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = rid_in if _RID.match(rid_in) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        entry: dict[str, Any] = {}
+        state["log"] = entry
+        rid_header = (b"x-request-id", rid.encode())
+        status_box = [0]
+        started = [False]
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started[0] = True
+                status_box[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        limit = self.max_body
+        length = headers.get(b"content-length")
+        self.metrics.inflight.inc()
+        try:
+            if length is not None and length.isdigit() and int(length) > limit:
+                await _drain(receive, DRAIN_FACTOR * limit)
+                msg = f"request body of {int(length)} bytes exceeds the limit of {limit} bytes (GATEWAY_MAX_BODY_BYTES)"
+                entry["error"] = E.PayloadTooLarge.code
+                self.metrics.errors.labels(E.PayloadTooLarge.code).inc()
+                await _send_json(send_wrapper, 413, error_body(E.PayloadTooLarge.code, msg, rid))
+                return
+            received = [0]
+
+            async def receive_limited() -> dict[str, Any]:
+                message = await receive()
+                if message["type"] == "http.request":
+                    received[0] += len(message.get("body", b""))
+                    if received[0] > limit:
+                        if message.get("more_body"):
+                            await _drain(receive, DRAIN_FACTOR * limit)
+                        raise E.PayloadTooLarge(f"request body exceeds the limit of {limit} bytes (GATEWAY_MAX_BODY_BYTES)")
+                return message
+
+            await self.app(scope, receive_limited, send_wrapper)
+        except Exception:
+            log.exception("unhandled error in request %s", rid)
+            status_box[0] = 500
+            entry["error"] = "internal"
+            if not started[0]:
+                self.metrics.errors.labels("internal").inc()
+                await _send_json(send_wrapper, 500, error_body("internal", f"internal error; quote request id {rid} when reporting it", rid))
+        finally:
+            self.metrics.inflight.dec()
+            duration = (time.perf_counter() - start) * 1e3
+            path = scope.get("path", "")
+            if path == "/predict" and scope.get("method") == "POST":
+                self.metrics.requests.labels(entry.get("model", "-"), str(entry.get("version", "-")), str(status_box[0])).inc()
+            if log.isEnabledFor(logging.INFO):
+                line = {"request_id": rid, "method": scope.get("method"), "path": path, "status": status_box[0], "duration_ms": round(duration, 3), **entry}
+                log.info(orjson.dumps(line).decode())
+
+
+async def _drain(receive: Any, cap: int) -> None:
+    seen = 0
+    while seen <= cap:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    payload = orjson.dumps(body)
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})

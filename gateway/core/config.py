@@ -1,0 +1,123 @@
+"""All gateway settings in one class, read from `GATEWAY_*` environment variables when the app is built
+(never at import time: tests and `python -m gateway` build several apps with different settings).
+
+Lists accept a comma-separated string (`GATEWAY_API_KEYS=k1,k2`) or JSON; `canary_shares` is JSON
+(`GATEWAY_CANARY_SHARES='{"antispam": 0.1}'`). Every limit lives here and is documented in docs/gateway.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MiB = 1 << 20
+PLACEHOLDER_TOKENS = {"changethis", "change-me", "changeme", "secret", "admin"}
+DEFAULT_SERVABLES = Path(__file__).resolve().parents[2] / "servables"
+
+
+def _split_list(value: Any) -> Any:
+    """`a,b` or `["a","b"]` -> list; empty string -> []."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_ignore_empty=True, extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "production", description="`development` allows placeholder admin tokens"
+    )
+    # --- server (python -m gateway)
+    host: str = Field("127.0.0.1", description="bind address of `python -m gateway`")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port of `python -m gateway`")
+    workers: int = Field(1, ge=1, description="uvicorn worker processes")
+    log_level: str = Field("info", description="logging level of the gateway's loggers")
+    shutdown_timeout_s: float = Field(30.0, gt=0, description="graceful shutdown: how long in-flight requests may drain")
+
+    # --- backend (TF Serving or modelserver)
+    backend: str = Field(
+        "localhost:8500",
+        description="gRPC backend: `host:port`, a comma-separated list (balanced round robin), or a gRPC target such as `dns:///tfs:8500`",
+    )
+    servables: Path = Field(DEFAULT_SERVABLES, description="model repository holding models.config and the version directories")
+    backend_timeout_s: float = Field(30.0, gt=0, description="deadline of one Predict call (all retries included)")
+    status_timeout_s: float = Field(2.0, gt=0, description="deadline of GetModelStatus / metadata calls")
+    reload_timeout_s: float = Field(30.0, gt=0, description="deadline of HandleReloadConfigRequest")
+    backend_retries: int = Field(2, ge=0, description="extra attempts on UNAVAILABLE, with exponential backoff")
+    retry_backoff_s: float = Field(0.05, gt=0, description="first backoff between attempts (doubles, with jitter)")
+    max_message_bytes: int = Field(256 * MiB, ge=4 * MiB, description="gRPC send/receive message limit")
+    reconnect_backoff_max_s: float = Field(2.0, gt=0, description="cap of gRPC's reconnect backoff (a restarted backend is found this fast)")
+    refresh_interval_s: float = Field(0.5, gt=0, description="how often the registry polls GetModelStatus and models.config")
+
+    # --- limits
+    max_body_bytes: int = Field(16 * MiB, ge=1024, description="largest request body (JSON or multipart); larger -> 413")
+    max_form_fields: int = Field(32, ge=1, description="largest number of multipart fields")
+    max_form_files: int = Field(8, ge=1, description="largest number of multipart files")
+    hook_threads: int = Field(4, ge=1, description="thread pool for family hooks and asset loading")
+    retry_after_s: int = Field(1, ge=1, description="Retry-After when the backend is down")
+    loading_retry_after_s: int = Field(5, ge=1, description="Retry-After when a model is loading or has no version yet")
+
+    # --- security
+    admin_token: SecretStr | None = Field(None, description="bearer token of /admin; unset = admin API disabled (404)")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="if set, /predict requires header `X-API-Key` with one of these"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed to call the API from browsers (`*` for any)"
+    )
+
+    # --- models
+    canary_shares: dict[str, float] = Field(
+        default_factory=dict, description="default share (0..1) of unpinned requests sent to a model's `canary` label; the admin API overrides"
+    )
+    family_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="extra modules to import for out-of-tree families (tests, plugins)"
+    )
+    admin_load_timeout_s: float = Field(120.0, gt=0, description="how long a label move waits for its version to become AVAILABLE")
+
+    # --- batching (issue 11; placeholders read by the micro-batcher)
+    batching_enabled: bool = Field(False, description="merge concurrent requests of batchable families")
+    batch_max_size: int = Field(32, ge=1, description="largest merged batch")
+    batch_timeout_ms: float = Field(2.0, ge=0, description="longest wait for a batch to fill")
+
+    @field_validator("api_keys", "cors_origins", "family_modules", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("canary_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        for model, share in value.items():
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"canary share of {model!r} must be within 0..1, got {share}")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_token(self) -> "Settings":
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if token is not None and self.environment != "development":
+            if token.lower() in PLACEHOLDER_TOKENS or len(token) < 16:
+                raise ValueError(
+                    "GATEWAY_ADMIN_TOKEN is a placeholder or shorter than 16 characters; set a real secret "
+                    "(or GATEWAY_ENVIRONMENT=development for local use)"
+                )
+        return self
+
+    @property
+    def admin_enabled(self) -> bool:
+        return self.admin_token is not None
+
+    @property
+    def config_path(self) -> Path:
+        return Path(self.servables) / "models.config"

@@ -1,0 +1,67 @@
+"""Dependencies named as types: a handler's signature says what it needs (`registry: RegistryDep`).
+Authorisation is a dependency, never a check inside a handler."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway import errors as E
+from gateway.backend import Backend
+from gateway.core.config import Settings
+from gateway.pipeline import Pipeline
+from gateway.registry import Registry
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    return request.app.state.pipeline
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BackendDep = Annotated[Backend, Depends(get_backend)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def require_admin(request: Request, settings: SettingsDep) -> None:
+    """Bearer token, compared in constant time. Missing -> 401, wrong -> 403."""
+    if settings.admin_token is None:  # the router is not even mounted then; defence in depth
+        raise E.ModelNotFound("admin API disabled")
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise E.Unauthorized("admin API needs `Authorization: Bearer <token>`")
+    if not hmac.compare_digest(token.strip().encode(), settings.admin_token.get_secret_value().encode()):
+        raise E.Forbidden("invalid admin token")
+
+
+def require_api_key(request: Request, settings: SettingsDep) -> None:
+    """When API keys are configured, /predict needs `X-API-Key` with one of them (401 missing, 403 wrong)."""
+    if not settings.api_keys:
+        return
+    key = request.headers.get("x-api-key")
+    if not key:
+        raise E.Unauthorized("this gateway requires an API key in header `X-API-Key`")
+    good = False
+    for candidate in settings.api_keys:  # no early exit: time does not depend on which key matched
+        good |= hmac.compare_digest(key.encode(), candidate.encode())
+    if not good:
+        raise E.Forbidden("invalid API key")
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
+ApiKeyDep = Annotated[None, Depends(require_api_key)]

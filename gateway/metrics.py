@@ -1,0 +1,26 @@
+"""Prometheus metrics of one app instance (its own CollectorRegistry, so several apps in one process —
+tests, several factories — never collide). With several uvicorn workers each worker reports its own
+numbers; scrape them through a process manager or run one worker per container."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("gateway_requests", "POST /predict requests by model, version and HTTP status", ["model", "version", "status"], registry=r)
+        self.latency = Histogram(
+            "gateway_latency_seconds", "/predict latency per model, version and stage (preprocess, backend, postprocess, total)",
+            ["model", "version", "stage"], buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.errors = Counter("gateway_errors", "error responses by error code (kind)", ["code"], registry=r)
+        self.batch_size = Histogram("gateway_batch_size", "rows per backend Predict call", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
+        self.current_version = Gauge("gateway_model_version", "version unpinned requests of a model go to (-1 = none)", ["model"], registry=r)
+        self.assets_loaded = Gauge("gateway_assets_loaded", "loaded asset sets per model version (1 while served or still used by a request)", ["model", "version"], registry=r)
+        self.inflight = Gauge("gateway_inflight_requests", "requests being handled", registry=r)
+        self.backend_retries = Counter("gateway_backend_retries", "Predict attempts retried after UNAVAILABLE", registry=r)

@@ -1,0 +1,114 @@
+"""One prediction: family preprocess -> backend (pinned to one version) -> family postprocess, timed per stage.
+
+The record a request starts with fixes its version: preprocess and postprocess use that version's assets,
+the backend call is pinned to it. If the backend answers NOT_FOUND for a version the gateway chose (the
+backend swapped or restarted between two registry polls), the registry is refreshed once and the whole
+pipeline re-runs on the new record — again one version end to end — so a swap loses no request. A version
+the *user* pinned is not silently replaced: NOT_FOUND becomes 404 or 503 (still loading).
+Hooks are synchronous and run in the thread pool (one style, as the family interface says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from pydantic import BaseModel
+
+from gateway import errors as E
+from gateway.backend import Backend
+from gateway.families import Family
+from gateway.metrics import Metrics
+from gateway.registry import Registry
+
+MAX_ATTEMPTS = 3  # first try + refreshes after NOT_FOUND at a swap
+
+
+@dataclass(frozen=True)
+class PredictCall:
+    model: str
+    family: Family[Any]
+    inputs: BaseModel
+    version: int | None = None
+    version_label: str | None = None
+
+
+@dataclass
+class PredictResult:
+    model: str
+    version: int
+    outputs: dict[str, Any]
+    timing_ms: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "outputs": self.outputs, "timing_ms": self.timing_ms}
+
+
+class Pipeline:
+    def __init__(self, registry: Registry, backend: Backend, executor: ThreadPoolExecutor, metrics: Metrics) -> None:
+        self.registry = registry
+        self.backend = backend
+        self.executor = executor
+        self.metrics = metrics
+
+    async def run_blocking(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
+
+    async def predict(self, call: PredictCall, request_id: str) -> PredictResult:
+        pinned = call.version is not None or call.version_label is not None
+        for attempt in range(MAX_ATTEMPTS):
+            record = self.registry.get(call.model)
+            served = record.resolve(call.version, call.version_label, request_id)
+            try:
+                return await self._once(call, served)
+            except E.ServableNotFound as e:
+                if pinned or attempt == MAX_ATTEMPTS - 1:
+                    raise await self._explain_not_found(call, served.version, e) from None
+                await self.registry.refresh_model(call.model, seen_generation=record.generation)
+        raise AssertionError("unreachable")
+
+    async def _once(self, call: PredictCall, served: Any) -> PredictResult:
+        family, version, label_v = call.family, served.version, str(served.version)
+        t0 = time.perf_counter()
+        arrays = await self.run_blocking(family.preprocess, call.inputs, served.assets)
+        t1 = time.perf_counter()
+        rows = _batch_rows(arrays)
+        if rows is not None:
+            self.metrics.batch_size.labels(call.model).observe(rows)
+        outputs = await self.backend.predict(call.model, version, arrays, family.output_filter(call.inputs))
+        t2 = time.perf_counter()
+        result = await self.run_blocking(family.postprocess, outputs, served.assets, call.inputs)
+        t3 = time.perf_counter()
+        timing = {"preprocess": (t1 - t0) * 1e3, "backend": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
+        lat = self.metrics.latency
+        for stage, ms in timing.items():
+            lat.labels(call.model, label_v, stage).observe(ms / 1e3)
+        out = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        return PredictResult(call.model, version, out, {k: round(v, 3) for k, v in timing.items()})
+
+    async def _explain_not_found(self, call: PredictCall, version: int, err: E.GatewayError) -> E.GatewayError:
+        """NOT_FOUND from Predict: GetModelStatus tells an unknown version (404) from one loading (503)."""
+        try:
+            states = await self.backend.model_status(call.model)
+        except E.GatewayError as e:
+            return e
+        st = states.get(version)
+        if st is not None and st.state in ("START", "LOADING", "AVAILABLE"):
+            return E.ModelNotReady(f"version {version} of model {call.model!r} is loading on the backend; retry shortly")
+        if not states:
+            return E.ModelNotReady(f"model {call.model!r} is not loaded on the backend yet; retry shortly")
+        if call.version is not None:
+            return E.ModelNotFound(f"version {version} of model {call.model!r} is not served; backend versions: {sorted(states)}")
+        return E.ModelNotReady(f"model {call.model!r} is switching versions; retry shortly")
+
+
+def _batch_rows(arrays: dict[str, Any]) -> int | None:
+    for a in arrays.values():
+        shape = getattr(a, "shape", None)
+        if shape:
+            return int(shape[0])
+    return None

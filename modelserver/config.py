@@ -1,0 +1,210 @@
+"""Options of the model server and the models it serves, read when the server is built (never at import).
+
+Flags carry TF Serving's names where they mean the same thing (`--port`, `--model_config_file`,
+`--model_config_file_poll_wait_seconds`, `--file_system_poll_wait_seconds`,
+`--enable_serialization_as_tensor_content`, `--grpc_max_message_size`); ours are named for what they do.
+
+`models.config` is parsed with the OFFICIAL `tensorflow_serving.config` protos, so a file that this server
+accepts is a file TF Serving accepts. Its `/models/<name>` container paths are mapped to the directory that
+holds the file (design §8, `common.repository.resolve_base_path`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from google.protobuf import text_format
+
+from common.repository import CONTAINER_ROOT, resolve_base_path
+
+DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """models.config (or a reload request) cannot be served; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """Which of the integer-named version directories a model aspires (TF Serving's ServableVersionPolicy)."""
+
+    kind: str = "latest"  # latest | all | specific
+    num_versions: int = 1  # latest
+    versions: tuple[int, ...] = ()  # specific
+
+    def select(self, available: Sequence[int]) -> list[int]:
+        ordered = sorted(set(available))
+        if self.kind == "all":
+            return ordered
+        if self.kind == "specific":
+            return [v for v in ordered if v in set(self.versions)]
+        return ordered[-max(self.num_versions, 1) :] if ordered else []
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One `config { ... }` of models.config, with its base path resolved on this host."""
+
+    name: str
+    base_path: Path
+    policy: VersionPolicy = field(default_factory=VersionPolicy)
+    labels: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    port: int = 8500
+    model_config_file: Path | None = None
+    model_config_file_poll_wait_seconds: float = 1.0
+    file_system_poll_wait_seconds: float = 1.0
+    enable_serialization_as_tensor_content: bool = False
+    grpc_max_message_size: int = DEFAULT_MAX_MESSAGE_BYTES
+    monitoring_port: int = 8502  # Prometheus /metrics over HTTP; 0 disables it
+    container_model_root: str = CONTAINER_ROOT
+    grpc_max_threads: int = 16
+    drain_timeout_seconds: float = 30.0
+    num_load_threads: int = 1
+    manage_state_interval_seconds: float = 0.05
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m modelserver",
+        description="TF-Serving-compatible gRPC model server (PredictionService + ModelService) for SavedModels.",
+    )
+    p.add_argument("--port", type=int, default=8500, help="gRPC port (TF Serving: --port). 0 picks a free port.")
+    p.add_argument("--model_config_file", type=Path, required=True, help="models.config in TF Serving's text format.")
+    p.add_argument(
+        "--model_config_file_poll_wait_seconds",
+        type=float,
+        default=1.0,
+        help="How often models.config is checked for changes (<= 0: never). TF Serving's default is 0; ours is 1.",
+    )
+    p.add_argument(
+        "--file_system_poll_wait_seconds", type=float, default=1.0, help="How often base paths are polled for versions."
+    )
+    p.add_argument(
+        "--enable_serialization_as_tensor_content",
+        type=_parse_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="Answer in tensor_content instead of the typed *_val fields.",
+    )
+    p.add_argument(
+        "--grpc_max_message_size",
+        type=int,
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        help="Max gRPC message size in bytes, both directions (default 256 MiB).",
+    )
+    p.add_argument(
+        "--monitoring_port", type=int, default=8502, help="HTTP port of the Prometheus /metrics endpoint (0: off)."
+    )
+    p.add_argument(
+        "--container_model_root",
+        default=CONTAINER_ROOT,
+        help="Prefix of the base paths in models.config that is mapped to the directory holding models.config.",
+    )
+    p.add_argument("--grpc_max_threads", type=int, default=16, help="Worker threads answering RPCs (each runs its TF session call).")
+    p.add_argument(
+        "--drain_timeout_seconds", type=float, default=30.0, help="On SIGTERM, how long in-flight requests may take to finish."
+    )
+    p.add_argument("--num_load_threads", type=int, default=1, help="Threads loading versions (0: load on the manager thread).")
+    return p
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> ServerOptions:
+    ns = build_parser().parse_args(argv)
+    return ServerOptions(
+        port=ns.port,
+        model_config_file=ns.model_config_file.resolve(),
+        model_config_file_poll_wait_seconds=ns.model_config_file_poll_wait_seconds,
+        file_system_poll_wait_seconds=ns.file_system_poll_wait_seconds,
+        enable_serialization_as_tensor_content=ns.enable_serialization_as_tensor_content,
+        grpc_max_message_size=ns.grpc_max_message_size,
+        monitoring_port=ns.monitoring_port,
+        container_model_root=ns.container_model_root,
+        grpc_max_threads=ns.grpc_max_threads,
+        drain_timeout_seconds=ns.drain_timeout_seconds,
+        num_load_threads=ns.num_load_threads,
+    )
+
+
+# --- models.config -------------------------------------------------------------------------------------
+
+
+def parse_config_text(text: str, source: str = "models.config"):
+    """Parse TF Serving's text format with the official message (raises ConfigError with the parser's words)."""
+    from tensorflow_serving.config import model_server_config_pb2
+
+    try:
+        return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    except text_format.ParseError as e:
+        raise ConfigError(f"{source}: {e}") from e
+
+
+def parse_config_bytes(data: bytes):
+    """A ModelServerConfig from its wire bytes (a ReloadConfigRequest's `config`), with the official message."""
+    from tensorflow_serving.config import model_server_config_pb2
+
+    return model_server_config_pb2.ModelServerConfig.FromString(data)
+
+
+def model_entries(config, config_dir: Path, container_root: str = CONTAINER_ROOT) -> list[ModelEntry]:
+    """Validate an official ModelServerConfig and turn it into ModelEntry values.
+
+    Only `model_config_list` is supported (as TF Serving's HandleReloadConfigRequest); every model must
+    have a name, a base path and the `tensorflow` platform, and names must be unique.
+    """
+    which = config.WhichOneof("config")
+    if which is None:
+        return []
+    if which != "model_config_list":
+        raise ConfigError(
+            "ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported"
+        )
+    entries: list[ModelEntry] = []
+    seen: set[str] = set()
+    for mc in config.model_config_list.config:
+        if not mc.name:
+            raise ConfigError("a model config has no name")
+        if mc.name in seen:
+            raise ConfigError(f"Illegal to list model {mc.name} multiple times in config list")
+        seen.add(mc.name)
+        if not mc.base_path:
+            raise ConfigError(f"model {mc.name} has no base_path")
+        platform = mc.model_platform or "tensorflow"
+        if platform != "tensorflow":
+            raise ConfigError(f"Model {mc.name} requests unsupported platform {platform}")
+        entries.append(
+            ModelEntry(
+                name=mc.name,
+                base_path=resolve_base_path(mc.base_path, Path(config_dir), container_root),
+                policy=_policy(mc.model_version_policy),
+                labels=dict(mc.version_labels),
+            )
+        )
+    return entries
+
+
+def _policy(proto) -> VersionPolicy:
+    which = proto.WhichOneof("policy_choice")
+    if which == "all":
+        return VersionPolicy("all")
+    if which == "specific":
+        return VersionPolicy("specific", versions=tuple(int(v) for v in proto.specific.versions))
+    if which == "latest":
+        return VersionPolicy("latest", num_versions=max(int(proto.latest.num_versions), 1))
+    return VersionPolicy("latest", num_versions=1)  # TF Serving's default policy
