@@ -103,3 +103,9 @@ def pad_batch(id_lists: Sequence[Sequence[int]], length: int | None = None) -> n
     for row, ids in enumerate(id_lists):
         out[row, : len(ids)] = ids[:length]
     return out
+
+
+def images_to_uint8(images: np.ndarray) -> np.ndarray:
+    """The generator's [-1, 1] float images -> uint8 RGB, rounded: the one conversion used by the gateway's
+    PNGs and by the training-side evaluation, so both judge exactly the same pixels."""
+    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)

@@ -142,7 +142,8 @@ def _check_modalities(names: Sequence[str]) -> None:
 def _decode_png(name: str, data: bytes, limits: Limits) -> np.ndarray:
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = limits.max_input_side**2
+    # The side limit is checked from the header right after open (Image.open reads no pixels); never set
+    # Image.MAX_IMAGE_PIXELS here: it is process-wide and would change every other family's image limits.
     try:
         with Image.open(io.BytesIO(data)) as im:
             if im.width > limits.max_input_side or im.height > limits.max_input_side:
@@ -210,7 +211,7 @@ def load_slices(files: Mapping[str, bytes], limits: Limits = Limits(), spacing: 
 def load_npy4(data: bytes, limits: Limits = Limits(), spacing: Sequence[float] | None = None) -> Scan:
     """One NPY of shape [H, W, 4], channels in the order FLAIR, T1, T1c, T2."""
     if sniff(data) != "npy":
-        raise MRIError(f"image: expected a .npy file of shape [H, W, 4] (FLAIR, T1, T1c, T2)", "unsupported")
+        raise MRIError("image: expected a .npy file of shape [H, W, 4] (FLAIR, T1, T1c, T2)", "unsupported")
     arr = _decode_npy("image", data)
     if arr.ndim != 3 or arr.shape[-1] != 4:
         raise MRIError(
@@ -402,11 +403,13 @@ class StatsAccumulator:
         self.s = np.zeros(4)
         self.ss = np.zeros(4)
 
-    def add(self, x: np.ndarray) -> None:
-        flat = np.asarray(x, dtype=np.float64).reshape(-1, 4)
-        self.n += flat.shape[0]
-        self.s += flat.sum(0)
-        self.ss += (flat**2).sum(0)
+    def add(self, x: np.ndarray, chunk: int = 1 << 20) -> None:
+        flat = np.asarray(x).reshape(-1, 4)
+        for i in range(0, flat.shape[0], chunk):  # bounded float64 temporaries
+            part = flat[i : i + chunk].astype(np.float64)
+            self.n += part.shape[0]
+            self.s += part.sum(0)
+            self.ss += (part**2).sum(0)
 
     def stats(self) -> Stats:
         mean = self.s / self.n

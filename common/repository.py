@@ -48,6 +48,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
+            # mkstemp creates 0600; the file is read by other users (TF Serving, the non-root gateway container)
+            os.fchmod(f.fileno(), 0o644)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

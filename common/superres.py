@@ -16,8 +16,6 @@ their sum, so any amount of overlap blends without seams.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
-
 import numpy as np
 from PIL import Image
 
@@ -114,13 +112,13 @@ class TilePlan:
 
 
 def _starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Tile origins along one axis: stride `tile - overlap`, the last tile flush with the far edge."""
+    """Tile origins along one axis: the fewest tiles whose neighbours overlap by at least `overlap`,
+    spread evenly from edge to edge (so overlaps are equal to within one pixel)."""
     if length <= tile:
         return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)
-    return starts
+    n = -(-(length - overlap) // (tile - overlap))  # ceil
+    n = max(n, 2)
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
 
 
 def plan_tiles(height: int, width: int, tile: int, overlap: int, margin: int | None = None) -> TilePlan:
@@ -178,11 +176,6 @@ def blend_tiles(tiles: np.ndarray, plan: TilePlan, scale: int = SCALE) -> np.nda
         out[ys, xs] += tile * w
         weight_sum[ys, xs] += w
     return out / weight_sum
-
-
-def iter_batches(n: int, batch: int) -> Iterator[slice]:
-    for i in range(0, n, batch):
-        yield slice(i, min(i + batch, n))
 
 
 # --------------------------------------------------------------------------- metrics

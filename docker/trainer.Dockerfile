@@ -36,6 +36,8 @@ COPY protos/ /app/protos/
 COPY common/ /app/common/
 COPY training/ /app/training/
 COPY servectl/ /app/servectl/
+# servectl's other commands (bench, status) use the gateway's code; its dependencies are installed above
+COPY gateway/ /app/gateway/
 # `servectl` as a command, as the pip-installed console script would provide it.
 RUN printf '#!/bin/sh\nexec python -m servectl "$@"\n' > /usr/local/bin/servectl && chmod 0755 /usr/local/bin/servectl
 

@@ -20,7 +20,7 @@ HISTORY_DEPTH = 20
 class AdminState:
     def __init__(self, servables: Path) -> None:
         self.path = Path(servables) / STATE_NAME
-        self._key: tuple[float, int] | None = None
+        self._key: tuple[int, int, int] | None = None
         self.data: dict[str, Any] = {"canary_shares": {}, "label_history": {}}
 
     def reload(self) -> None:
@@ -30,7 +30,7 @@ class AdminState:
             self._key = None
             self.data = {"canary_shares": {}, "label_history": {}}
             return
-        key = (st.st_mtime, st.st_size)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)  # atomic replace = new inode
         if key == self._key:
             return
         try:

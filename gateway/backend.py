@@ -136,9 +136,11 @@ class Backend:
         await asyncio.gather(*(c.close(grace) for c in channels.values()), return_exceptions=True)
 
     # ---- Predict
-    def build_request(self, model: str, version: int, inputs: Mapping[str, np.ndarray], output_filter: Sequence[str] | None) -> predict_pb2.PredictRequest:
+    def build_request(
+        self, model: str, version: int, inputs: Mapping[str, np.ndarray], output_filter: Sequence[str] | None, signature_name: str = "serving_default"
+    ) -> predict_pb2.PredictRequest:
         req = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(name=model, version=wrappers_pb2.Int64Value(value=version), signature_name="serving_default")
+            model_spec=model_pb2.ModelSpec(name=model, version=wrappers_pb2.Int64Value(value=version), signature_name=signature_name)
         )
         for alias, array in inputs.items():
             try:
@@ -166,11 +168,12 @@ class Backend:
         inputs: Mapping[str, np.ndarray],
         output_filter: Sequence[str] | None = None,
         timeout: float | None = None,
+        signature_name: str = "serving_default",
     ) -> dict[str, np.ndarray]:
         """Predict pinned to `version`; returns decoded outputs. Raises BackendUnavailable (after retries),
         BackendTimeout, ServableNotFound, InvalidInput, BackendError."""
         assert self._stub is not None, "Backend.start() not called"
-        req = self.build_request(model, version, inputs, output_filter)
+        req = self.build_request(model, version, inputs, output_filter, signature_name)
         resp = await self._call(self._stub.Predict, req, timeout or self.settings.backend_timeout_s, what=f"Predict {model} version {version}")
         served = resp.model_spec.version.value if resp.model_spec.HasField("version") else version
         if served != version:  # a skewed answer must never reach a user (design §4)

@@ -1,5 +1,6 @@
 """Dependencies named as types: a handler's signature says what it needs (`registry: RegistryDep`).
-Authorisation is a dependency, never a check inside a handler."""
+Authorisation is a dependency, never a check inside a handler. All are `async def`: FastAPI runs plain
+`def` dependencies in a thread pool, a thread hop per dependency per request for nothing."""
 
 from __future__ import annotations
 
@@ -15,19 +16,19 @@ from gateway.pipeline import Pipeline
 from gateway.registry import Registry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_backend(request: Request) -> Backend:
+async def get_backend(request: Request) -> Backend:
     return request.app.state.backend
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def get_pipeline(request: Request) -> Pipeline:
+async def get_pipeline(request: Request) -> Pipeline:
     return request.app.state.pipeline
 
 
@@ -37,7 +38,7 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
-def require_admin(request: Request, settings: SettingsDep) -> None:
+async def require_admin(request: Request, settings: SettingsDep) -> None:
     """Bearer token, compared in constant time. Missing -> 401, wrong -> 403."""
     if settings.admin_token is None:  # the router is not even mounted then; defence in depth
         raise E.ModelNotFound("admin API disabled")
@@ -49,7 +50,7 @@ def require_admin(request: Request, settings: SettingsDep) -> None:
         raise E.Forbidden("invalid admin token")
 
 
-def require_api_key(request: Request, settings: SettingsDep) -> None:
+async def require_api_key(request: Request, settings: SettingsDep) -> None:
     """When API keys are configured, /predict needs `X-API-Key` with one of them (401 missing, 403 wrong)."""
     if not settings.api_keys:
         return

@@ -25,7 +25,8 @@ from gateway.families import Family
 from gateway.metrics import Metrics
 from gateway.registry import Registry
 
-MAX_ATTEMPTS = 3  # first try + refreshes after NOT_FOUND at a swap
+MAX_ATTEMPTS = 5  # first try + refreshes after NOT_FOUND at a swap
+SWAP_BACKOFF_S = 0.02  # doubles per attempt when the refresh found nothing new yet (status lagging Predict)
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,16 @@ class Pipeline:
         self.backend = backend
         self.executor = executor
         self.metrics = metrics
+        self.inline_hooks = registry.settings.inline_hooks
 
     async def run_blocking(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
+
+    async def run_hook(self, fn: Any, *args: Any) -> Any:
+        """A family hook: in the pool (default), or inline when GATEWAY_INLINE_HOOKS is set."""
+        if self.inline_hooks:
+            return fn(*args)
+        return await self.run_blocking(fn, *args)
 
     async def predict(self, call: PredictCall, request_id: str) -> PredictResult:
         pinned = call.version is not None or call.version_label is not None
@@ -68,20 +76,24 @@ class Pipeline:
             except E.ServableNotFound as e:
                 if pinned or attempt == MAX_ATTEMPTS - 1:
                     raise await self._explain_not_found(call, served.version, e) from None
-                await self.registry.refresh_model(call.model, seen_generation=record.generation)
+                fresh = await self.registry.refresh_model(call.model, seen_generation=record.generation)
+                if fresh is None or fresh.generation == record.generation:
+                    await asyncio.sleep(SWAP_BACKOFF_S * 2**attempt)
         raise AssertionError("unreachable")
 
     async def _once(self, call: PredictCall, served: Any) -> PredictResult:
         family, version, label_v = call.family, served.version, str(served.version)
         t0 = time.perf_counter()
-        arrays = await self.run_blocking(family.preprocess, call.inputs, served.assets)
+        arrays = await self.run_hook(family.preprocess, call.inputs, served.assets)
         t1 = time.perf_counter()
         rows = _batch_rows(arrays)
         if rows is not None:
             self.metrics.batch_size.labels(call.model).observe(rows)
-        outputs = await self.backend.predict(call.model, version, arrays, family.output_filter(call.inputs))
+        outputs = await self.backend.predict(
+            call.model, version, arrays, family.output_filter(call.inputs), signature_name=family.signature_name(call.inputs)
+        )
         t2 = time.perf_counter()
-        result = await self.run_blocking(family.postprocess, outputs, served.assets, call.inputs)
+        result = await self.run_hook(family.postprocess, outputs, served.assets, call.inputs)
         t3 = time.perf_counter()
         timing = {"preprocess": (t1 - t0) * 1e3, "backend": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
         lat = self.metrics.latency

@@ -64,11 +64,14 @@ class ModelRecord:
     canary_share: float
     message: str
     generation: int
+    backend_down: bool = False  # placeholder record: the backend never answered for this model yet
 
     @property
     def default_version(self) -> int | None:
-        if STABLE in self.effective_labels:
-            return self.effective_labels[STABLE]
+        """`stable` when the model has that label (even while its version loads: never fall back to a
+        version the operator moved away from), else the newest served version."""
+        if STABLE in self.labels:
+            return self.effective_labels.get(STABLE)
         return max(self.served) if self.served else None
 
     def resolve(self, version: int | None, label: str | None, request_id: str) -> ServedVersion:
@@ -94,7 +97,10 @@ class ModelRecord:
         if canary is not None and self.canary_share > 0 and in_share(request_id, self.canary_share):
             return self.served[canary]
         default = self.default_version
-        assert default is not None
+        if default is None:
+            raise E.ModelNotReady(
+                f"version label 'stable' of model {self.name!r} points to version {self.labels[STABLE]}, which is still loading"
+            )
         return self.served[default]
 
     def _raise_version_missing(self, version: int, what: str) -> None:
@@ -105,6 +111,8 @@ class ModelRecord:
         raise E.ModelNotFound(f"model {self.name!r} has no served {what}; served versions: {served}")
 
     def _raise_not_ready(self) -> None:
+        if self.backend_down:
+            raise E.BackendUnavailable(f"model {self.name!r}: the model backend is unavailable; retry shortly")
         if self.status == "pending":
             raise E.ModelNotReady(f"model {self.name!r} has no version yet (it may be training); retry later")
         raise E.ModelNotReady(f"model {self.name!r} is loading{': ' + self.message if self.message else ''}; retry later")
@@ -125,7 +133,7 @@ class Registry:
         self.records: dict[str, ModelRecord] = {}
         self.admin = AdminState(Path(settings.servables))
         self._config: list[Any] = []  # ModelConfig protos
-        self._config_key: tuple[float, int] | None = None
+        self._config_key: tuple[int, int, int] | None = None
         self.config_error: str = ""
         self.backend_error: str = ""
         self.last_refresh: float | None = None
@@ -163,6 +171,10 @@ class Registry:
             raise E.ModelNotFound(f"model {name!r} not found; available models: {known}")
         return record
 
+    def model_config(self, name: str) -> Any | None:
+        """The model's entry of the last good models.config (a ModelConfig proto), if any."""
+        return next((c for c in self._config if c.name == name), None)
+
     def ready(self) -> tuple[bool, list[str]]:
         """The backend answers, and every model with a published version is served with its assets."""
         reasons = []
@@ -187,7 +199,7 @@ class Registry:
             self._config, self._config_key = [], None
             self.config_error = f"{path} does not exist"
             return
-        key = (st.st_mtime, st.st_size)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)  # atomic replace = new inode
         if key == self._config_key:
             return
         try:
@@ -253,7 +265,7 @@ class Registry:
         family = FAMILIES.get(mc.name)
         share = self.admin.canary_share(mc.name, self.settings.canary_shares.get(mc.name, 0.0))
         status: Status = "loading" if family is not None else "unsupported"
-        return ModelRecord(mc.name, family, status, {}, dict(mc.version_labels), {}, {}, (), share, message, 0)
+        return ModelRecord(mc.name, family, status, {}, dict(mc.version_labels), {}, {}, (), share, message, 0, backend_down=True)
 
     async def _build(self, mc: Any, prev: ModelRecord | None) -> ModelRecord:
         name = mc.name

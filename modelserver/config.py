@@ -67,7 +67,7 @@ class ServerOptions:
     grpc_max_threads: int = 16
     drain_timeout_seconds: float = 30.0
     num_load_threads: int = 1
-    manage_state_interval_seconds: float = 0.05
+    manage_state_interval_seconds: float = 0.1
 
 
 def build_parser() -> argparse.ArgumentParser:

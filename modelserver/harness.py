@@ -128,6 +128,11 @@ class LoaderHarness:
             self._refs += 1
             return True
 
+    def abandon_handles(self) -> None:
+        """Forget borrowed handles (only at shutdown, after the server stopped taking requests)."""
+        with self._lock:
+            self._refs = 0
+
     def release(self) -> int:
         with self._lock:
             if self._refs <= 0:

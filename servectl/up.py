@@ -134,8 +134,7 @@ def up(
             )
         stack.start(
             "gateway",
-            [sys.executable, "-m", "gateway", "--host", host, "--port", str(port)],
-            env={"GATEWAY_BACKEND_ADDRESSES": backend_address, "GATEWAY_SERVABLES_DIR": str(repo)},
+            [sys.executable, "-m", "gateway", "--host", host, "--port", str(port), "--backend", backend_address, "--servables", str(repo)],
         )
         typer.echo(
             f"\n  gateway   http://{host}:{port}   (API docs http://{host}:{port}/docs, metrics /metrics)\n"

@@ -19,7 +19,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -94,6 +94,51 @@ def check_signature(saved_model_dir: Path, contract: Signature) -> None:
                 raise ExportError(f"{side[:-1]} {alias!r}: {dtype} {shape} does not match contract {spec.dtype} {spec.shape}")
 
 
+def check_loads_like_tf_serving(saved_model_dir: Path, contract: Signature, inputs: Mapping[str, np.ndarray]) -> None:
+    """Load the export as TF Serving does (a TF1 session over the MetaGraph, signature run by tensor names)
+    and run the warm-up batch through it. Why: an export can load with `tf.saved_model.load` yet fail in TF
+    Serving, e.g. a Keras 3 model held by a `tf.Module` whose variables are not tracked ("Could not find
+    variable ..."); such a version must never be published. Use :func:`keras_writer` to avoid that trap."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with tf.compat.v1.Session(graph=graph) as session:
+        try:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(saved_model_dir))
+            sig = meta_graph.signature_def[contract.key]
+            feed = {sig.inputs[a].name: np.asarray(v) for a, v in inputs.items()}
+            session.run({a: t.name for a, t in sig.outputs.items()}, feed_dict=feed)
+        except Exception as e:  # any TF error: report it as an export failure, publish nothing
+            raise ExportError(f"the SavedModel does not run the way TF Serving runs it: {str(e).splitlines()[0]}") from e
+
+
+def keras_writer(
+    tracked: Any | Sequence[Any],
+    endpoints: Mapping[str, tuple[Callable[..., Any], Sequence[Any]]],
+) -> Callable[[Path], None]:
+    """`write_savedmodel` for Keras 3 models: `endpoints` maps signature key -> (function returning a dict keyed
+    by output alias, input signature of `tf.TensorSpec`s named by input alias).
+
+    Why Keras's ExportArchive and not `tf.saved_model.save` of a `tf.Module` holding the model: with the latter
+    the functions read Keras variable wrappers that a TF1 session restore (TF Serving, our modelserver) never
+    initialises ("Could not find variable ..."); ExportArchive's SavedModel loads both ways.
+    :func:`check_loads_like_tf_serving` catches the difference before anything is published."""
+
+    def write(directory: Path) -> None:
+        import tensorflow as tf
+        from keras.export import ExportArchive
+
+        archive = ExportArchive()
+        for model in tracked if isinstance(tracked, (list, tuple)) else [tracked]:
+            archive.track(model)
+        for key, (fn, input_signature) in endpoints.items():
+            function = fn if isinstance(fn, tf.types.experimental.PolymorphicFunction) else tf.function(fn)
+            archive.add_endpoint(key, function, input_signature=list(input_signature))
+        archive.write_out(str(directory), verbose=False)
+
+    return write
+
+
 def write_warmup(path: Path, model: str, inputs: Mapping[str, np.ndarray], key: str = SIGNATURE_KEY) -> None:
     """One PredictionLog record per row of the warm-up batch, plus one with the whole batch (≤ 1000 records)."""
     import tensorflow as tf
@@ -150,6 +195,7 @@ def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
     try:
         spec.write_savedmodel(tmp)
         check_signature(tmp, contract)
+        check_loads_like_tf_serving(tmp, contract, spec.warmup_inputs)
         extra_dir = mf.assets_dir(tmp)
         extra_dir.mkdir(parents=True, exist_ok=True)
         for name, content in spec.assets.items():

@@ -73,7 +73,7 @@ DOMAIN_TO_GRPC: dict[type[E.GatewayError], grpc.StatusCode] = {
     E.Forbidden: grpc.StatusCode.PERMISSION_DENIED,
     E.ModelNotFound: grpc.StatusCode.NOT_FOUND,
     E.ServableNotFound: grpc.StatusCode.NOT_FOUND,
-    E.Conflict: grpc.StatusCode.FAILED_PRECONDITION,
+    E.Conflict: grpc.StatusCode.ABORTED,
     E.PayloadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     E.UnsupportedMediaType: grpc.StatusCode.INVALID_ARGUMENT,
     E.ModelNotReady: grpc.StatusCode.UNAVAILABLE,

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     max_form_fields: int = Field(32, ge=1, description="largest number of multipart fields")
     max_form_files: int = Field(8, ge=1, description="largest number of multipart files")
     hook_threads: int = Field(4, ge=1, description="thread pool for family hooks and asset loading")
+    inline_hooks: bool = Field(
+        False, description="run family hooks on the event loop instead of the pool (saves two thread hops; only for families with tiny hooks)"
+    )
     retry_after_s: int = Field(1, ge=1, description="Retry-After when the backend is down")
     loading_retry_after_s: int = Field(5, ge=1, description="Retry-After when a model is loading or has no version yet")
 

@@ -69,6 +69,11 @@ class Family(ABC, Generic[AssetsT]):
         """Output aliases to request from the backend (None = all); e.g. skip `features` unless asked."""
         return None
 
+    def signature_name(self, inputs: BaseModel) -> str:
+        """The SignatureDef to call; `serving_default` (the contract) unless a family exports a second one
+        (text2image's `interpolate`) and this request needs it."""
+        return "serving_default"
+
 
 FAMILIES: dict[str, Family[Any]] = {}  # model name -> family unit
 

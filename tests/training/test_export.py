@@ -88,3 +88,30 @@ def test_manifest_is_plain_json(tmp_path: Path) -> None:
     pub = publish(_spec(metrics={"acc": np.float32(0.25), "cm": np.eye(2, dtype=np.int64)}), tmp_path)
     data = json.loads(mf.manifest_path(pub.path).read_text())
     assert data["metrics"] == {"acc": 0.25, "cm": [[1, 0], [0, 1]]}
+
+
+def test_keras_model_must_run_as_tf_serving_runs_it(tmp_path: Path) -> None:
+    import keras
+
+    from training.export import keras_writer
+
+    inp = keras.Input((3,))
+    model = keras.Model(inp, keras.layers.Dense(3)(inp))
+
+    def untracked(path: Path) -> None:  # the trap: Keras 3 variables are invisible to a TF1 session restore
+        module = tf.Module()
+        module.model = model
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def serve(x):
+            return {"y": module.model(x)}
+
+        tf.saved_model.save(module, str(path), signatures={"serving_default": serve})
+
+    with pytest.raises(ExportError, match="does not run the way TF Serving runs it"):
+        publish(_spec(write_savedmodel=untracked), tmp_path)
+    assert repository.list_versions(tmp_path / "toy") == {}
+
+    tracked = keras_writer(model, {"serving_default": (lambda x: {"y": model(x)}, [tf.TensorSpec([None, 3], tf.float32, name="x")])})
+
+    assert publish(_spec(write_savedmodel=tracked), tmp_path).version == 1

@@ -122,3 +122,44 @@ def affine_spec(a: float = 1.0, b: float = 0.0, *, model: str = AFFINE_MODEL, tf
 def publish_affine(repo: Path, a: float = 1.0, b: float = 0.0, *, model: str = AFFINE_MODEL, tf1: bool = False) -> Published:
     """Publish one version of the affine servable into `repo` (adds the model to models.config if new)."""
     return publish(affine_spec(a, b, model=model, tf1=tf1), Path(repo))
+
+
+# --- a servable that takes as long as it is told (for drain tests) ---------------------------------------
+SLEEPY_MODEL = "sleepy"
+SLEEPY_SIGNATURE = Signature(
+    inputs={"x": TensorSpec("float32", (-1, 2)), "micros": TensorSpec("int64", (-1,))},
+    outputs={"y": TensorSpec("float32", (-1, 2))},
+)
+
+
+def write_sleepy_savedmodel(directory: Path) -> None:
+    """y = x, after sleeping max(micros) microseconds inside the graph (a tf.data sleep, so it survives export)."""
+    import tensorflow as tf
+    from tensorflow.python.data.experimental.ops import testing as data_testing
+
+    class Sleepy(tf.Module):
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x"), tf.TensorSpec([None], tf.int64, name="micros")]
+        )
+        def serve(self, x: tf.Tensor, micros: tf.Tensor) -> dict[str, tf.Tensor]:
+            wait = tf.reduce_max(tf.concat([micros, tf.zeros([1], tf.int64)], axis=0))
+            done = tf.data.Dataset.range(1).apply(data_testing.sleep(wait)).reduce(tf.constant(0, tf.int64), lambda a, b: a + b)
+            return {"y": x + tf.cast(done, tf.float32)}
+
+    module = Sleepy()
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
+
+
+def publish_sleepy(repo: Path) -> Published:
+    return publish(
+        ExportSpec(
+            model=SLEEPY_MODEL,
+            family="test-sleepy",
+            preset="tiny",
+            write_savedmodel=write_sleepy_savedmodel,
+            warmup_inputs={"x": WARMUP_X, "micros": np.zeros(len(WARMUP_X), np.int64)},
+            training_data_hash="sha256:none",
+            signature=SLEEPY_SIGNATURE,
+        ),
+        Path(repo),
+    )

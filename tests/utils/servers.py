@@ -48,6 +48,18 @@ def wait_until(predicate: Callable[[], T], timeout: float = 60.0, interval: floa
         time.sleep(interval)
 
 
+def _terminate_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the test process dies (no orphaned servers on a
+    shared machine even if pytest is killed). Linux only; elsewhere a no-op. Note: tied to the thread that
+    started the process, so start servers from the main thread or a thread that outlives them."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def python_executable() -> str:
     venv = REPO_ROOT / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else sys.executable
@@ -61,6 +73,31 @@ def grpc_health_status(address: str, service: str = "", timeout: float = 2.0) ->
     with grpc.insecure_channel(address) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+def model_version_states(address: str, model: str, timeout: float = 10.0) -> dict[int, str]:
+    """{version: state name} of a model from GetModelStatus (raises grpc.RpcError, e.g. NOT_FOUND)."""
+    import grpc
+
+    from protos import get_model_status_pb2, rpc
+
+    with grpc.insecure_channel(address) as channel:
+        reply = rpc.Stub(channel).GetModelStatus(
+            get_model_status_pb2.GetModelStatusRequest(model_spec={"name": model}), timeout=timeout
+        )
+    return {s.version: get_model_status_pb2.ModelVersionStatus.State.Name(s.state) for s in reply.model_version_status}
+
+
+def wait_model_available(address: str, model: str, version: int | None = None, timeout: float = 180.0) -> int:
+    """Wait until `model` has an AVAILABLE version (`version` itself when given); returns the highest one."""
+
+    def available() -> int | None:
+        versions = [v for v, s in model_version_states(address, model).items() if s == "AVAILABLE"]
+        if version is not None:
+            return version if version in versions else None
+        return max(versions) if versions else None
+
+    return wait_until(available, timeout=timeout, interval=0.1, message=f"{model} AVAILABLE on {address}")
 
 
 class ModelServerProcess:
@@ -127,7 +164,13 @@ class ModelServerProcess:
     def start(self) -> "ModelServerProcess":
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTEROP_THREADS": "1", **self.env}
         self.proc = subprocess.Popen(
-            self.command(), cwd=REPO_ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(),
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent,
         )
 
         def answering() -> bool:

@@ -7,9 +7,9 @@ Shape of the job:
 - pairs are generated for a whole epoch at once with NumPy (no Python loop over tokens): frequent-word
   subsampling, a random reduced window per centre word as in the original word2vec, offsets -w..w done as
   10 vectorised shifts that never cross a message boundary; negatives drawn from unigram^0.75;
-- a two-table Keras model (centre vectors, context vectors) scores 1 true + K negative contexts per pair
-  with a sigmoid (binary cross-entropy); Keras shows progress and writes TensorBoard logs;
-- the result is the centre table, L2-normalised; `nearest` prints a probe (e.g. the neighbours of 微信).
+- two tables (centre vectors, context vectors) score 1 true + K negative contexts per pair with a sigmoid;
+  SGD on the touched rows only, linear learning-rate decay; tqdm progress and TensorBoard scalars;
+- the result is the centre table, mean-centred and L2-normalised; `nearest` prints a probe (e.g. the neighbours of 微信).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ class Word2VecConfig:
     negatives: int = 5
     subsample: float = 1e-3  # word2vec's `sample`; 0 disables frequent-word subsampling
     epochs: int = 3
-    batch_size: int = 2048
-    learning_rate: float = 0.002
+    batch_size: int = 512
+    learning_rate: float = 0.025
     seed: int = 7
+    center: bool = True  # subtract the mean vector before L2 normalisation
 
 
 def skipgram_pairs(
@@ -67,46 +68,103 @@ def sample_negatives(counts: np.ndarray, shape: tuple[int, int], rng: np.random.
     return np.minimum(np.searchsorted(cdf, rng.random(shape)), len(counts) - 1).astype(np.int32)
 
 
-def build_model(vocab_size: int, cfg: Word2VecConfig):
-    import keras
-    from keras import layers, ops
+class SkipGram:
+    """Centre and context tables trained with plain SGD on per-pair gradients (as the original word2vec).
 
-    init = keras.initializers.RandomUniform(-0.5 / cfg.dim, 0.5 / cfg.dim, seed=cfg.seed)
-    centre = keras.Input(shape=(), dtype="int32", name="centre")
-    contexts = keras.Input(shape=(1 + cfg.negatives,), dtype="int32", name="contexts")
-    u = layers.Embedding(vocab_size, cfg.dim, embeddings_initializer=init, name="embeddings")(centre)
-    v = layers.Embedding(vocab_size, cfg.dim, embeddings_initializer=init, name="context_embeddings")(contexts)
-    logits = ops.einsum("bd,bkd->bk", u, v)
-    model = keras.Model([centre, contexts], logits, name="skipgram")
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    return model
+    Why hand-written updates: only the rows a batch touches change, so a step costs O(batch x (1 + K) x dim)
+    instead of the O(vocabulary x dim) of a dense optimiser update (10x faster on 2 cores).
+    """
+
+    def __init__(self, vocab_size: int, cfg: Word2VecConfig) -> None:
+        import tensorflow as tf
+
+        self.cfg = cfg
+        init = tf.random.stateless_uniform([vocab_size, cfg.dim], seed=[cfg.seed, 0], minval=-0.5 / cfg.dim, maxval=0.5 / cfg.dim)
+        self.centre = tf.Variable(init, name="embeddings")
+        self.context = tf.Variable(tf.zeros([vocab_size, cfg.dim]), name="context_embeddings")
+        k = 1 + cfg.negatives
+        self.run_chunk = tf.function(
+            self._run_chunk,
+            input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, k], tf.int32),
+                             tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32)],
+        )
+
+    def _run_chunk(self, centre, contexts, lr_start, lr_end):
+        """SGD over consecutive batches of one chunk inside the graph (no Python per step); mean loss."""
+        import tensorflow as tf
+
+        bs = self.cfg.batch_size
+        n = tf.shape(centre)[0]
+        n_batches = (n + bs - 1) // bs
+        total = tf.constant(0.0)
+        for b in tf.range(n_batches):
+            frac = tf.cast(b, tf.float32) / tf.cast(tf.maximum(n_batches, 1), tf.float32)
+            lr = lr_start + (lr_end - lr_start) * frac
+            total += self._step(centre[b * bs : (b + 1) * bs], contexts[b * bs : (b + 1) * bs], lr)
+        return total / tf.cast(tf.maximum(n_batches, 1), tf.float32)
+
+    def _step(self, centre, contexts, lr):
+        """One SGD step; returns the mean loss of the batch. contexts[:, 0] is the true context."""
+        import tensorflow as tf
+
+        u = tf.gather(self.centre, centre)  # [B, D]
+        v = tf.gather(self.context, contexts)  # [B, 1+K, D]
+        logits = tf.einsum("bd,bkd->bk", u, v)
+        labels = tf.one_hot(tf.zeros_like(centre), tf.shape(contexts)[1])
+        loss = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits), axis=1))
+        g = labels - tf.sigmoid(logits)  # d(log-likelihood)/d(logit)
+        grad_u = tf.einsum("bk,bkd->bd", g, v)
+        grad_v = tf.einsum("bk,bd->bkd", g, u)
+        self.centre.scatter_add(tf.IndexedSlices(lr * grad_u, centre))
+        self.context.scatter_add(tf.IndexedSlices(lr * tf.reshape(grad_v, [-1, self.cfg.dim]), tf.reshape(contexts, [-1])))
+        return loss
 
 
 def train_word2vec(
     token_lists: Sequence[Sequence[str]], cfg: Word2VecConfig, log_dir: Path | None = None, verbose: int = 1
 ) -> tuple[Vocabulary, np.ndarray]:
-    """Vocabulary (min count, UNK) and its L2-normalised [V, dim] float32 vectors."""
-    import keras
+    """Vocabulary (min count, UNK) and its L2-normalised [V, dim] float32 vectors.
 
-    vocab, raw_counts = Vocabulary.build(token_lists, cfg.min_count)
+    The learning rate decays linearly from `learning_rate` to 1e-4 of it over all steps (word2vec's schedule).
+    """
+    import tensorflow as tf
+    from tqdm import tqdm
+
+    vocab, _raw = Vocabulary.build(token_lists, cfg.min_count)
     id_lists = [vocab.encode(t) for t in token_lists if len(t)]
     counts = np.bincount(np.concatenate(id_lists), minlength=len(vocab)).astype(np.float64)
     counts = np.maximum(counts, 1)
     rng = np.random.default_rng(cfg.seed)
-    keras.utils.set_random_seed(cfg.seed)
-    model = build_model(len(vocab), cfg)
-    callbacks = [keras.callbacks.TensorBoard(str(log_dir))] if log_dir else []
+    model = SkipGram(len(vocab), cfg)
+    writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
+    total_pairs = 0
+    done = 0
     for epoch in range(cfg.epochs):
         centre, context = skipgram_pairs(id_lists, counts, cfg, rng)
         negs = sample_negatives(counts, (len(centre), cfg.negatives), rng)
         ctx = np.concatenate([context[:, None], negs], axis=1)
-        target = np.zeros(ctx.shape, dtype=np.float32)
-        target[:, 0] = 1.0
-        if verbose:
-            print(f"word2vec epoch {epoch + 1}/{cfg.epochs}: {len(centre):,} pairs, vocabulary {len(vocab):,}")
-        model.fit([centre, ctx], target, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                  shuffle=False, callbacks=callbacks, verbose=verbose)
-    vectors = l2_normalize(model.get_layer("embeddings").get_weights()[0])
+        chunk = cfg.batch_size * 50
+        n_chunks = -(-len(centre) // chunk)
+        total_pairs = total_pairs or len(centre) * cfg.epochs
+        bar = tqdm(range(n_chunks), desc=f"word2vec {epoch + 1}/{cfg.epochs} ({len(vocab):,} words)",
+                   unit="chunk", disable=not verbose)
+        for c in bar:
+            lo, hi = c * chunk, min((c + 1) * chunk, len(centre))
+            lr0 = cfg.learning_rate * max(1e-4, 1.0 - done / total_pairs)
+            lr1 = cfg.learning_rate * max(1e-4, 1.0 - (done + hi - lo) / total_pairs)
+            loss = float(model.run_chunk(tf.constant(centre[lo:hi]), tf.constant(ctx[lo:hi]), tf.constant(lr0), tf.constant(lr1)))
+            done += hi - lo
+            bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr1:.4f}")
+            if writer:
+                with writer.as_default():
+                    tf.summary.scalar("word2vec/loss", loss, step=done)
+                    tf.summary.scalar("word2vec/learning_rate", lr1, step=done)
+    if writer:
+        writer.flush()
+    # Centre before normalising: SGNS vectors share a large common direction (unrelated words at cosine
+    # ~0.9); removing the mean spreads them out, which the classifier downstream reads more easily.
+    raw = model.centre.numpy()
+    vectors = l2_normalize(raw - raw.mean(axis=0, keepdims=True)) if cfg.center else l2_normalize(raw)
     return vocab, vectors
 
 

@@ -31,7 +31,7 @@ OPTIONS = {
     "mode": "auto (train on --data or digits) | imagenet (publish pretrained ImageNet weights as is)",
     "epochs": "training epochs", "batch_size": "batch size", "learning_rate": "Adam learning rate",
     "width": "channel multiplier (overrides the preset)", "limit": "train on at most N images (tests)",
-    "seed": "random seed (default 0)", "classes": "ImageNet head size for mode=imagenet (inception_v3: 1000|1001)",
+    "seed": "random seed (default 0)", "eval_limit": "evaluate on at most N held-out images (tests)", "classes": "ImageNet head size for mode=imagenet (inception_v3: 1000|1001)",
 }
 
 
@@ -63,6 +63,30 @@ def predict(model, images: data_mod.ImageSet, batch_size: int = 64) -> np.ndarra
     return np.concatenate(out)
 
 
+def _ScalarLog(logdir: Path):
+    """Per-epoch scalars as TensorBoard event files. Keras's TensorBoard callback needs the `tensorboard`
+    package, which the trainer image does not ship; `tf.summary.write` with the scalars plugin tag is core TF."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    class ScalarLog(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writer = tf.summary.create_file_writer(str(logdir))
+            md = summary_pb2.SummaryMetadata()
+            md.plugin_data.plugin_name = "scalars"
+            self.metadata = md.SerializeToString()
+
+        def on_epoch_end(self, epoch, logs=None):
+            with self.writer.as_default():
+                for k, v in (logs or {}).items():
+                    tf.summary.write(f"epoch_{k}", tf.constant(float(v)), step=epoch, metadata=self.metadata)
+            self.writer.flush()
+
+    return ScalarLog()
+
+
 def _fit(model, ds: data_mod.Dataset, *, epochs: int, batch_size: int, lr: float, seed: int, logdir: Path) -> dict:
     import keras
 
@@ -83,14 +107,19 @@ def _fit(model, ds: data_mod.Dataset, *, epochs: int, batch_size: int, lr: float
             self.order = self.rng.permutation(len(ds.train))
 
     head = keras.Model(model.input, model.output["probabilities"])
-    head.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    callbacks = [keras.callbacks.TensorBoard(log_dir=str(logdir), write_graph=False, profile_batch=0)]
+    head.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                 jit_compile=False)  # XLA compiles Inception for minutes on CPU, for no gain here
+    callbacks = [_ScalarLog(logdir)]
     hist = head.fit(Batches(), epochs=epochs, verbose=2, callbacks=callbacks)
     return {k: float(v[-1]) for k, v in hist.history.items()}
 
 
 def export_fn(model, model_name: str, input_size: int):
-    """`write_savedmodel(dir)` for training.export: a serving_default with the contract's aliases."""
+    """`write_savedmodel(dir)` for training.export: a serving_default with the contract's aliases.
+
+    Keras's ExportArchive, because its SavedModel restores correctly when run as TF Serving runs it (a TF1
+    session over the MetaGraph); a plain tf.Module around a Keras 3 model did not (variables not found at
+    warm-up). Known cost: ExportArchive writes the variables twice (VGG16: 1.1 GB instead of 553 MB)."""
 
     def write(directory: Path) -> None:
         import tensorflow as tf
@@ -116,7 +145,7 @@ def export_fn(model, model_name: str, input_size: int):
 def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, repo: Path | None = None, **options: Any):
     import keras
 
-    from training.export import ExportSpec, publish
+    from training.export import DEFAULT_REPO, ExportSpec, publish
 
     if preset not in PRESETS[model_name]:
         raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS[model_name])}")
@@ -150,6 +179,9 @@ def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, re
     else:
         ds = data_mod.folder(Path(data), policy, _int(options.get("limit"))) if data else \
             data_mod.digits(policy, _int(options.get("limit")))
+        if options.get("eval_limit"):
+            n = int(options["eval_limit"])
+            ds.held_out = data_mod.ImageSet(ds.held_out.images[:n], ds.held_out.labels[:n], ds.held_out.policy)
         names, head = ds.class_names, "custom"
         model = build(model_name, len(names), p.width, p.dropout)
         source = "random init"
@@ -164,7 +196,7 @@ def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, re
                 for layer in model.layers:
                     if layer.name not in ("predictions", "probabilities"):
                         layer.trainable = False
-        logdir = Path(repo or "servables").resolve().parent / "runs" / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        logdir = Path(repo or DEFAULT_REPO).resolve().parent / "runs" / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
         print(f"[{model_name}] {preset}: {len(ds.train)} train / {len(ds.held_out)} held-out images from {ds.source}, "
               f"{len(names)} classes, width {p.width:g}, {model.count_params():,} params, weights: {source}", flush=True)
         fit = _fit(model, ds, epochs=p.epochs, batch_size=p.batch_size, lr=lr, seed=seed, logdir=logdir) if p.epochs else {}

@@ -38,6 +38,9 @@ class SubtractMean(layers.Layer):
         return {**super().get_config(), "mean": self.mean}
 
 
+FIRST_LAYER_INIT = keras.initializers.VarianceScaling(scale=2.0 / 64.0**2, mode="fan_in", distribution="truncated_normal")
+
+
 def build_vgg16(num_classes: int = 1000, *, width: float = 1.0, fc_units: int | None = None, input_size: int = 224,
                 dropout: float = 0.0) -> keras.Model:
     """Functional VGG16 with two outputs: class probabilities and the fc2 (4096-d at full size) feature vector."""
@@ -46,8 +49,11 @@ def build_vgg16(num_classes: int = 1000, *, width: float = 1.0, fc_units: int | 
     x = SubtractMean(name="subtract_mean")(inputs)
     for block, n, ch in BLOCKS:
         for i in range(1, n + 1):
+            # He init everywhere; the first layer's is divided by ~64 (the std of mean-subtracted 0..255 pixels)
+            # so training from scratch starts with unit-scale activations instead of exploding logits.
+            init = FIRST_LAYER_INIT if (block, i) == (1, 1) else "he_normal"
             x = layers.Conv2D(scaled(ch, width), 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
-                              kernel_initializer="he_normal")(x)
+                              kernel_initializer=init)(x)
         x = layers.MaxPooling2D(2, 2, name=f"block{block}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(fc, activation="relu", name="fc1", kernel_initializer="he_normal")(x)

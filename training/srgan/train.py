@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from common import superres as sr
-from training.export import ExportSpec, Published, publish
+from training.export import ExportSpec, Published, keras_writer, publish
 from training.registry import TrainingFamily, register
 from training.srgan import data as srdata
 from training.srgan import evaluate as ev
-from training.srgan.model import PRESETS, Preset, build_discriminator, build_generator
+from training.srgan.presets import PRESETS, Preset
 
 PHASES = ("mse", "gan")
 
@@ -90,6 +90,7 @@ def train(
     mse_steps: str | int | None = None,
     gan_steps: str | int | None = None,
     logdir: str | None = None,
+    eval_every: str | int = 0,
     **unknown: Any,
 ) -> Published:
     if unknown:
@@ -101,13 +102,15 @@ def train(
     cfg = PRESETS[preset]
     n_mse = cfg.mse_steps if mse_steps is None else int(mse_steps)
     n_gan = cfg.gan_steps if gan_steps is None else int(gan_steps)
-    seed = int(seed)
+    seed, eval_every = int(seed), int(eval_every)
     started = time.monotonic()
 
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     import keras
     import tensorflow as tf
     from tqdm import tqdm
+
+    from training.srgan.model import build_discriminator, build_generator
 
     keras.utils.set_random_seed(seed)
     train_images = {**srdata.load(srdata.TRAIN), **_load_extra_photos(data)}
@@ -154,16 +157,27 @@ def train(
         return sr.from_model_range(infer(sr.to_model_range(lr)[None]).numpy()[0])
 
     baseline = ev.bicubic_baseline(pairs)
+
+    def _progress_eval(phase: str, step: int) -> None:
+        """Held-out PSNR during training, for the curve only (never used to pick a checkpoint)."""
+        value = ev.evaluate(upscale, pairs)["mean"]["psnr_rgb"]
+        _scalar(f"eval/{phase}_psnr_rgb_progress", value, step=step)
+        tqdm.write(f"step {step} ({phase}): held-out PSNR RGB {value:.3f} dB (bicubic {baseline['mean']['psnr_rgb']:.3f}) "
+                   f"at {time.monotonic() - started:.0f}s")
     with writer.as_default():
         for step in tqdm(range(n_mse), desc="srgan mse", unit="step"):
             loss = mse_step(*sampler.batch(cfg.batch))
             if step % 50 == 0:
                 _scalar("mse/loss", loss, step=step)
+            if eval_every and (step + 1) % eval_every == 0:
+                _progress_eval("mse", step + 1)
         mse_result = ev.evaluate(upscale, pairs)
         mse_weights = gen.get_weights()
         _scalar("eval/mse_phase_psnr_rgb", mse_result["mean"]["psnr_rgb"], step=n_mse)
         for step in tqdm(range(n_gan), desc="srgan gan", unit="step"):
             mse, adv, d_loss = gan_step(*sampler.batch(cfg.batch))
+            if eval_every and (step + 1) % eval_every == 0:
+                _progress_eval("gan", n_mse + step + 1)
             if step % 50 == 0:
                 for name, value in (("gan/mse", mse), ("gan/adversarial", adv), ("gan/d_loss", d_loss)):
                     _scalar(name, value, step=n_mse + step)
@@ -191,18 +205,10 @@ def train(
         f"gan {gan_result['mean']['psnr_rgb']:.2f}  (exported: {export_phase}, {train_seconds}s)"
     )
 
-    class Servable(tf.Module):
-        def __init__(self, model: keras.Model) -> None:
-            super().__init__()
-            self.model = model
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")])
-        def serve(self, images):
-            return {"images": self.model(images, training=False)}
-
-    def write(target: Path) -> None:
-        module = Servable(gen)
-        tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve})
+    write = keras_writer(gen, {"serving_default": (
+        lambda images: {"images": gen(images, training=False)},
+        [tf.TensorSpec([None, None, None, 3], tf.float32, name="images")],
+    )})
 
     warm = sr.to_model_range(np.stack([p.lr[:32, :32] for p in pairs[:2]]))
     spec = ExportSpec(
@@ -246,6 +252,7 @@ OPTIONS = {
     "mse_steps": "override the preset's MSE pre-training steps",
     "gan_steps": "override the preset's adversarial steps",
     "logdir": "TensorBoard log directory (default <repo>/../runs/srgan/<time>)",
+    "eval_every": "also print/log held-out PSNR every N steps (a learning curve; 0 = off)",
 }
 
 register(TrainingFamily("srgan", ("srgan",), train, OPTIONS))

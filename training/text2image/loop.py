@@ -53,6 +53,15 @@ class Batches:
         return images, right, wrong, np.roll(images, 1, axis=0)
 
 
+def scalar(name: str, value: float, step: int) -> None:
+    """A TensorBoard scalar without the `tensorboard` package (not installed here): core `tf.summary.write`
+    with the scalars plugin's metadata, which is what `tf.summary.scalar` would write."""
+    from tensorflow.core.framework import summary_pb2
+
+    meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    tf.summary.write(name, tf.constant(value, tf.float32), step=step, metadata=meta.SerializeToString())
+
+
 class Trainer:
     def __init__(self, cfg: M.ModelConfig, lr: float, beta1: float) -> None:
         self.cfg = cfg
@@ -101,7 +110,7 @@ class Trainer:
             loss = float(self.encoder_step(*batches.next()))
             if step % log_every == 0:
                 with writer.as_default():
-                    tf.summary.scalar("encoder/hinge_loss", loss, step=step)
+                    scalar("encoder/hinge_loss", loss, step=step)
         return loss
 
     def train_gan(self, batches: Batches, steps: int, seed: int, writer, log_every: int) -> tuple[float, float]:
@@ -114,6 +123,6 @@ class Trainer:
             if step % log_every == 0:
                 d, g = float(d_loss), float(g_loss)
                 with writer.as_default():
-                    tf.summary.scalar("gan/d_loss", d, step=step)
-                    tf.summary.scalar("gan/g_loss", g, step=step)
+                    scalar("gan/d_loss", d, step=step)
+                    scalar("gan/g_loss", g, step=step)
         return d, g

@@ -110,12 +110,15 @@ class Generator:
     def _lesions(self, rng: np.random.Generator, head: np.ndarray, count: int, near_z: float | None) -> list[Lesion]:
         out = []
         for _ in range(count):
-            while True:
+            for _attempt in range(200):
                 c = rng.uniform(-0.62, 0.62, 3) * head * 0.85
                 if near_z is not None:
                     c[2] = near_z + rng.uniform(-12, 12)
                 if np.sum((c / (head * 0.85)) ** 2) < 0.45:
                     break
+            else:  # a plane near the top/bottom of the brain: put the lesion as close to it as the brain allows
+                c = rng.uniform(-0.3, 0.3, 3) * head * 0.85
+                c[2] = np.sign(near_z or 1.0) * 0.5 * head[2] * 0.85
             r = rng.uniform(5, 20)
             axes = r * rng.uniform(0.7, 1.3, 3)
             nec = 0.0 if rng.random() < 0.3 else rng.uniform(0.3, 0.7)

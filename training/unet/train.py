@@ -6,9 +6,9 @@ axial slices are used for training (evaluation stays on held-out synthetic volum
 The global per-modality mean/std of the training slices is stored as the asset `normalization.json`; the
 gateway z-scores with exactly these numbers (`common.mri.zscore`).
 
-Why the tiny preset trains on 128x128 crops: the U-Net is fully convolutional, so a model trained on crops at
+Why the tiny preset trains on 64x64 crops: the U-Net is fully convolutional, so a model trained on crops at
 the full 1 mm resolution runs unchanged on 240x240 slices (the contract allows any H, W that is a multiple of
-16); crops cost ~3.5x less than whole slices on the 2 shared CPU cores.
+16); crops cost ~14x less than whole slices on the 2 shared CPU cores.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ class Preset:
     width: int = 8  # channels of the first level (the book: 64 -> 1024 at the bottom)
     depth: int = 4
     task: str = "all"  # all | core | enhancing
-    train_slices: int = 1200
-    crop: int = 128  # training patch side (0 = whole slices); must be a multiple of 16
-    epochs: int = 12
+    train_slices: int = 800
+    crop: int = 64  # training patch side (0 = whole slices); must be a multiple of 16
+    epochs: int = 6
     batch: int = 16
     lr: float = 2e-3
     augment: float = 0.5  # probability that a slice is augmented in an epoch
-    val_volumes: int = 4
+    val_volumes: int = 3
     val_shape: tuple[int, int, int] = (240, 240, 155)
     threshold: float = 0.5
     seed: int = 0
@@ -67,8 +67,10 @@ def resolve(preset: str, **overrides: Any) -> Preset:
     base = PRESETS[preset]
     changes = {}
     for key, value in overrides.items():
-        if key not in OPTIONS or key in ("eval_data", "logdir"):
+        if key in ("eval_data", "logdir"):
             continue
+        if key not in OPTIONS:
+            raise ValueError(f"unknown unet option {key!r}; known: {', '.join(sorted(OPTIONS))}")
         current = getattr(base, key)
         if isinstance(value, str):
             if isinstance(current, tuple):
@@ -128,15 +130,15 @@ def _crop(x: np.ndarray, y: np.ndarray, size: int, rng: np.random.Generator) -> 
 
 
 def epoch_batches(x: np.ndarray, y: np.ndarray, p: Preset, stats: mri.Stats, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch of augmented, cropped, z-scored training pairs (augmentation on raw intensities, so the
-    zero-filled borders it introduces equal the background the gateway pads with)."""
+    """One epoch of cropped, augmented, z-scored training pairs (augmentation on raw intensities, so the
+    zero-filled corners it introduces equal the background the gateway pads with; crop first: 14x cheaper)."""
     xs, ys = [], []
     for i in rng.permutation(len(x)):
         xi, yi = x[i], y[i]
-        if rng.random() < p.augment:
-            xi, yi = augment(xi, yi, rng)
         if p.crop:
             xi, yi = _crop(xi, yi, p.crop, rng)
+        if rng.random() < p.augment:
+            xi, yi = augment(xi, yi, rng)
         xs.append(xi)
         ys.append(yi)
     return mri.zscore(np.stack(xs), stats), np.stack(ys)[..., None]
@@ -146,20 +148,12 @@ def export_fn(model):
     """`write_savedmodel` for training.export: serving_default(images [B,H,W,4]) -> {probabilities [B,H,W,1]}."""
     import tensorflow as tf
 
-    class Servable(tf.Module):
-        def __init__(self, keras_model) -> None:
-            super().__init__()
-            self.model = keras_model
+    from training.export import keras_writer
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 4], tf.float32, name="images")])
-        def serve(self, images):
-            return {"probabilities": self.model(images, training=False)}
-
-    def write(directory: Path) -> None:
-        module = Servable(model)
-        tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
-
-    return write
+    return keras_writer(model, {"serving_default": (
+        lambda images: {"probabilities": model(images, training=False)},
+        [tf.TensorSpec([None, None, None, 4], tf.float32, name="images")],
+    )})
 
 
 def train(preset: str = "tiny", data: Path | None = None, repo: Path | None = None, **options: Any):

@@ -10,7 +10,7 @@ from common import manifest as mf
 from common import repository as repo
 from gateway.deps import RegistryDep
 from gateway.registry import ModelRecord, Registry
-from gateway.schemas import ErrorBody, ModelDetail, ModelsList, ModelSummary, VersionInfo
+from gateway.schemas import ErrorBody, ModelDetail, ModelsList, VersionInfo
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -36,7 +36,7 @@ def _version_infos(registry: Registry, record: ModelRecord) -> list[dict[str, An
     for label, v in record.labels.items():
         by_label.setdefault(v, []).append(label)
     out = []
-    mc = next((c for c in registry._config if c.name == record.name), None)
+    mc = registry.model_config(record.name)
     base = repo.resolve_base_path(mc.base_path, registry.settings.servables) if mc is not None else None
     for v in sorted(set(record.on_disk) | set(record.backend_states) | set(record.served)):
         st = record.backend_states.get(v)

@@ -16,9 +16,10 @@ from starlette.datastructures import UploadFile
 from gateway import errors as E
 from gateway.api.errors import describe_validation_errors
 from gateway.api.responses import ORJSONResponse
-from gateway.deps import ApiKeyDep, PipelineDep, SettingsDep
+from gateway.core.config import Settings
+from gateway.deps import ApiKeyDep
 from gateway.families import Family, UploadedFile
-from gateway.pipeline import PredictCall
+from gateway.pipeline import Pipeline, PredictCall
 from gateway.registry import Registry
 from gateway.schemas import PREDICT_ACCEPTED, ErrorBody, PredictRequest, PredictResponse
 
@@ -121,7 +122,10 @@ async def parse_multipart(request: Request, registry: Registry, settings: Any) -
         "latest served version (a configured canary share goes to `canary`). See the examples per model."
     ),
 )
-async def predict(request: Request, pipeline: PipelineDep, settings: SettingsDep, _auth: ApiKeyDep) -> ORJSONResponse:
+async def predict(request: Request, _auth: ApiKeyDep) -> ORJSONResponse:
+    # the pipeline and settings are read from app.state directly: every dependency costs time on the hot path
+    pipeline: Pipeline = request.app.state.pipeline
+    settings: Settings = request.app.state.settings
     ctype = request.headers.get("content-type", "")
     mtype = ctype.split(";", 1)[0].strip().lower()
     registry = pipeline.registry

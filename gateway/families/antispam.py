@@ -1,0 +1,168 @@
+"""The text anti-spam family (model `antispam`, book chapter 14): raw Chinese text in, spam/pass out.
+
+The web tier's half of the book's design: normalise + jieba-segment the raw text, look up the version's
+L2-normalised word vectors, pad the texts of one request with zero vectors to the longest, and let the
+servable's LSTM (which masks the zero rows) answer. All text handling is `common.text_zh`, the same code
+the model was trained with, configured by the version's own preprocessing parameters and assets.
+
+Inputs: `{"text": str}` or `{"texts": [str, ...]}` (1..max_texts), optional `debug` (adds the tokens and
+the timings of normalise+jieba and lookup). Per text: `label`, `spam_probability`, `n_tokens`,
+`unknown_ratio` (share of tokens outside the vocabulary; 1.0 for a text with no token at all, which is
+read as one unknown token). With `text`, the verdict's fields are also given at the top level.
+Refused: empty or whitespace-only text (422), non-string (422), more than max_chars characters (413),
+more than max_texts texts (413). Limits (env, read when a version's assets load):
+GATEWAY_ANTISPAM_MAX_CHARS (5000), GATEWAY_ANTISPAM_MAX_TEXTS (64).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictStr, model_validator
+
+from common.manifest import assets_dir
+from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, get_segmenter, lookup_batch, tokenize
+from gateway import errors as E
+from gateway.families.base import Family, register
+
+LABELS = ("spam", "pass")  # index = class id of the servable's `probabilities`
+
+
+@dataclass(frozen=True)
+class AntispamLimits:
+    max_chars: int = 5000
+    max_texts: int = 64
+
+    @classmethod
+    def from_env(cls) -> "AntispamLimits":
+        d = cls()
+        values = {}
+        for f in d.__dataclass_fields__:
+            raw = os.environ.get(f"GATEWAY_ANTISPAM_{f.upper()}")
+            values[f] = int(raw) if raw else getattr(d, f)
+            if values[f] < 1:
+                raise ValueError(f"GATEWAY_ANTISPAM_{f.upper()} must be >= 1, got {values[f]}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class AntispamAssets:
+    vocab: Vocabulary
+    vectors: np.ndarray  # float32 [V, dim], unit rows
+    policy: TextPolicy
+    segmenter: Segmenter
+    limits: AntispamLimits
+
+
+class AntispamInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: StrictStr | None = Field(None, description="one raw message (Chinese text, unsegmented)")
+    texts: list[StrictStr] | None = Field(None, description="several raw messages (at most 64), answered in order")
+    debug: StrictBool = Field(False, description="add the tokens and the normalise+jieba / lookup timings")
+    _stash: dict[str, Any] = PrivateAttr(default_factory=dict)  # preprocess -> postprocess of one request
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "AntispamInputs":
+        if (self.text is None) == (self.texts is None):
+            raise ValueError('give exactly one of "text" (a string) or "texts" (a list of strings)')
+        if self.texts is not None and not self.texts:
+            raise ValueError('"texts" is empty; send 1 to 64 strings')
+        return self
+
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class Verdict(BaseModel):
+    label: Literal["spam", "pass"]
+    spam_probability: float = Field(description="probability of class 0 (spam)")
+    n_tokens: int = Field(description="tokens after normalisation and jieba")
+    unknown_ratio: float = Field(description="share of tokens outside the vocabulary (read as <unk>)")
+    tokens: list[str] | None = Field(None, description="with debug: the tokens the model saw")
+
+
+class AntispamOutputs(BaseModel):
+    results: list[Verdict] = Field(description="one verdict per text, in request order")
+    label: Literal["spam", "pass"] | None = Field(None, description='with "text": the verdict\'s label')
+    spam_probability: float | None = None
+    n_tokens: int | None = None
+    unknown_ratio: float | None = None
+    tokens: list[str] | None = None
+    stage_ms: dict[str, float] | None = Field(None, description="with debug: normalise_jieba and lookup times")
+
+
+@register
+class AntispamFamily(Family[AntispamAssets]):
+    name = "antispam"
+    models = ("antispam",)
+    Inputs = AntispamInputs
+    Outputs = AntispamOutputs
+    example = {"text": "本店新品上市，全场八折优惠，详询13800138000"}
+    batchable = True
+    pad_values = {"x": 0.0}
+
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> AntispamAssets:
+        extra = assets_dir(version_dir)
+        pre = manifest.get("preprocessing") or json.loads((extra / "preprocessing.json").read_text())
+        vocab = Vocabulary.from_text((extra / pre.get("vocab_file", "vocab.txt")).read_text(encoding="utf-8"))
+        vectors = np.load(extra / pre.get("vectors_file", "vectors.npy")).astype(np.float32, copy=False)
+        dim = int(pre.get("dim", 200))
+        if vectors.shape != (len(vocab), dim):
+            raise ValueError(f"{version_dir}: vectors {vectors.shape} do not match vocabulary {len(vocab)} x dim {dim}")
+        if not np.all(np.abs(vectors).sum(axis=1) > 0):
+            raise ValueError(f"{version_dir}: a word vector is all zeros (it would be masked as padding)")
+        user_dict = pre.get("user_dict_file")
+        segmenter = get_segmenter(extra / user_dict if user_dict else None)
+        return AntispamAssets(vocab, vectors, TextPolicy.from_dict(pre.get("policy", {})), segmenter, AntispamLimits.from_env())
+
+    def preprocess(self, inputs: AntispamInputs, assets: AntispamAssets) -> dict[str, np.ndarray]:  # type: ignore[override]
+        texts = inputs.all_texts()
+        lim = assets.limits
+        if len(texts) > lim.max_texts:
+            raise E.PayloadTooLarge(f'"texts" has {len(texts)} strings; at most {lim.max_texts} per request')
+        for i, t in enumerate(texts):
+            where = '"text"' if inputs.text is not None else f'"texts"[{i}]'
+            if not t.strip():
+                raise E.InvalidInput(f"{where} is empty or whitespace only; send a message of 1 to {lim.max_chars} characters")
+            if len(t) > lim.max_chars:
+                raise E.PayloadTooLarge(f"{where} has {len(t)} characters; at most {lim.max_chars} are accepted")
+        t0 = time.perf_counter()
+        tokens = [tokenize(t, assets.policy, assets.segmenter) for t in texts]
+        t1 = time.perf_counter()
+        ids = [assets.vocab.encode(tok) for tok in tokens]
+        x = lookup_batch(ids, assets.vectors)
+        t2 = time.perf_counter()
+        inputs._stash.update(tokens=tokens, ids=ids, stage_ms={"normalise_jieba": (t1 - t0) * 1e3, "lookup": (t2 - t1) * 1e3})
+        return {"x": x}
+
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: AntispamAssets, inputs: AntispamInputs) -> AntispamOutputs:  # type: ignore[override]
+        probs = np.asarray(outputs["probabilities"], dtype=np.float32)
+        tokens, ids = inputs._stash["tokens"], inputs._stash["ids"]
+        if probs.shape != (len(tokens), 2):
+            raise E.BackendError(f"servable returned probabilities of shape {probs.shape}, expected ({len(tokens)}, 2)")
+        results = []
+        for p, tok, idx in zip(probs, tokens, ids):
+            n = len(tok)
+            unknown = float(np.count_nonzero(idx == UNK_ID)) / n if n else 1.0
+            results.append(Verdict(
+                label=LABELS[int(np.argmax(p))],
+                spam_probability=float(p[0]),
+                n_tokens=n,
+                unknown_ratio=round(unknown, 4),
+                tokens=list(tok) if inputs.debug else None,
+            ))
+        out = AntispamOutputs(results=results)
+        if inputs.text is not None:
+            first = results[0]
+            out.label, out.spam_probability, out.n_tokens = first.label, first.spam_probability, first.n_tokens
+            out.unknown_ratio, out.tokens = first.unknown_ratio, first.tokens
+        if inputs.debug:
+            out.stage_ms = {k: round(v, 3) for k, v in inputs._stash["stage_ms"].items()}
+        return out

@@ -1,0 +1,186 @@
+"""The text-to-image family (model `text2image`, GAN-CLS of chapter 12): an English caption in, 64x64 PNGs out.
+
+Inputs: `caption` (at most 50 words), `n` images (1-16), `seed` (an integer: the same seed and version give
+byte-identical PNGs, because z is drawn HERE with NumPy's PCG64 from the seed, not in the graph), and
+optionally `caption2` + `steps` for an interpolation strip: z fixed (the seed's first z), the text vector
+moving from caption to caption2 in `steps` frames (the SavedModel's `interpolate` signature).
+
+Tokenisation is `common.captions`, the same code the model was trained with, over the vocabulary asset of
+the served version. Unknown words become <UNK> and are reported back; a caption with no known word is
+refused (the picture would say nothing about it).
+Limits (env, read when a version's assets load): GATEWAY_TEXT2IMAGE_MAX_IMAGES (16), _MAX_STEPS (16),
+_MAX_TOKENS (50).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from common.captions import MAX_TOKENS, VOCAB_ASSET, CaptionError, Encoded, Vocabulary, images_to_uint8, pad_batch
+from common.manifest import assets_dir
+from gateway import errors as E
+from gateway.families.base import Family, register
+
+INTERPOLATE_SIGNATURE = "interpolate"
+GRID_GAP = 2  # pixels between images in the grid PNG
+SEED_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Text2ImageLimits:
+    max_images: int = 16
+    max_steps: int = 16
+    max_tokens: int = MAX_TOKENS
+
+    @classmethod
+    def from_env(cls) -> "Text2ImageLimits":
+        d = cls()
+        return cls(**{f: int(os.environ.get(f"GATEWAY_TEXT2IMAGE_{f.upper()}", getattr(d, f))) for f in d.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Text2ImageAssets:
+    vocab: Vocabulary
+    z_dim: int
+    interpolate: bool  # the version exports the `interpolate` signature
+    limits: Text2ImageLimits
+
+
+def _strict_int(name: str, value: Any) -> Any:
+    """JSON integers only: 1.5, "7", true are refused rather than silently converted."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f"{name} must be a JSON integer, got {type(value).__name__} {value!r}")
+
+
+class Text2ImageInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    caption: str = Field(description="an English description of a flower, at most 50 words")
+    n: int = Field(1, description="number of images, 1-16 (each from its own z)")
+    seed: int | None = Field(None, description="integer 0..2^63-1; same seed and version -> identical images; omitted: random (returned)")
+    caption2: str | None = Field(None, description="optional second caption: return an interpolation strip from caption to caption2 with z fixed")
+    steps: int = Field(8, description="frames of the interpolation strip (2-16), used with caption2")
+
+    @field_validator("n", "seed", "steps", mode="before")
+    @classmethod
+    def _ints(cls, value: Any, info: Any) -> Any:
+        return _strict_int(info.field_name, value)
+
+
+class Text2ImageOutputs(BaseModel):
+    images: list[str] = Field(description="base64 PNGs, 64x64 RGB: n images, or the strip's frames with caption2")
+    grid_png: str = Field(description="all images in one base64 PNG (a grid; one row for a strip)")
+    seed: int = Field(description="the seed used (send it back to reproduce these images)")
+    tokens: list[str] = Field(description="the caption's word tokens as the model saw them (unknown ones as written)")
+    unknown_words: list[str] = Field(description="words not in the model's vocabulary (read as <UNK>)")
+    tokens2: list[str] | None = None
+    unknown_words2: list[str] | None = None
+    alphas: list[float] | None = Field(None, description="with caption2: the mixing weight of caption2 per frame")
+
+
+def z_for_seed(seed: int, n: int, z_dim: int) -> np.ndarray:
+    """z ~ N(0, 1) from PCG64(seed): the one place z is made, so a seed means the same images everywhere."""
+    return np.random.Generator(np.random.PCG64(seed)).standard_normal((n, z_dim)).astype(np.float32)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def grid(images: np.ndarray, columns: int) -> np.ndarray:
+    n, h, w, c = images.shape
+    rows = math.ceil(n / columns)
+    out = np.full((rows * h + (rows - 1) * GRID_GAP, columns * w + (columns - 1) * GRID_GAP, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, col = divmod(i, columns)
+        out[r * (h + GRID_GAP) : r * (h + GRID_GAP) + h, col * (w + GRID_GAP) : col * (w + GRID_GAP) + w] = img
+    return out
+
+
+def _encode(field: str, caption: str, assets: Text2ImageAssets) -> Encoded:
+    try:
+        enc = assets.vocab.encode(caption, assets.limits.max_tokens)
+    except CaptionError as e:
+        raise E.InvalidInput(f"{field}: {e}") from None
+    if enc.known_count == 0:
+        examples = ", ".join(t for t in assets.vocab.tokens[3:13])
+        raise E.InvalidInput(
+            f"{field}: none of its words are known to the model ({', '.join(enc.unknown)}); "
+            f"describe a flower in English, e.g. 'the petals on this flower are red with a yellow center' (known words include: {examples})"
+        )
+    return enc
+
+
+@register
+class Text2ImageFamily(Family[Text2ImageAssets]):
+    name = "text2image"
+    models = ("text2image",)
+    Inputs = Text2ImageInputs
+    Outputs = Text2ImageOutputs
+    example = {"caption": "the petals on this flower are white with a yellow center", "n": 4, "seed": 42}
+
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> Text2ImageAssets:
+        pre = manifest.get("preprocessing", {})
+        vocab = Vocabulary.load(assets_dir(version_dir) / pre.get("vocabulary_asset", VOCAB_ASSET))
+        z_dim = int(pre["z_dim"])
+        return Text2ImageAssets(vocab, z_dim, INTERPOLATE_SIGNATURE in manifest.get("signatures_extra", []), Text2ImageLimits.from_env())
+
+    def signature_name(self, inputs: Text2ImageInputs) -> str:  # type: ignore[override]
+        return INTERPOLATE_SIGNATURE if inputs.caption2 is not None else "serving_default"
+
+    def preprocess(self, inputs: Text2ImageInputs, assets: Text2ImageAssets) -> dict[str, np.ndarray]:  # type: ignore[override]
+        lim = assets.limits
+        if inputs.seed is None:
+            inputs.seed = secrets.randbits(63)  # returned in the outputs, so even a random request is reproducible
+        elif not 0 <= inputs.seed <= SEED_MAX:
+            raise E.InvalidInput(f"seed must be an integer from 0 to {SEED_MAX}, got {inputs.seed}")
+        first = _encode("caption", inputs.caption, assets)
+        if inputs.caption2 is None:
+            if not 1 <= inputs.n <= lim.max_images:
+                raise E.InvalidInput(f"n must be from 1 to {lim.max_images} images, got {inputs.n}")
+            return {"caption_ids": pad_batch([first.ids] * inputs.n), "z": z_for_seed(inputs.seed, inputs.n, assets.z_dim)}
+        if not assets.interpolate:
+            raise E.InvalidInput("this version of text2image has no interpolation signature; send caption without caption2")
+        if not 2 <= inputs.steps <= lim.max_steps:
+            raise E.InvalidInput(f"steps must be from 2 to {lim.max_steps} frames, got {inputs.steps}")
+        second = _encode("caption2", inputs.caption2, assets)
+        k = inputs.steps
+        z = np.repeat(z_for_seed(inputs.seed, 1, assets.z_dim), k, axis=0)
+        return {
+            "caption_ids": pad_batch([first.ids] * k),
+            "caption_ids_b": pad_batch([second.ids] * k),
+            "alpha": np.linspace(0.0, 1.0, k, dtype=np.float32),
+            "z": z,
+        }
+
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: Text2ImageAssets, inputs: Text2ImageInputs) -> Text2ImageOutputs:  # type: ignore[override]
+        images = images_to_uint8(outputs["images"])
+        first = assets.vocab.encode(inputs.caption, assets.limits.max_tokens)
+        strip = inputs.caption2 is not None
+        second = assets.vocab.encode(inputs.caption2, assets.limits.max_tokens) if strip else None
+        columns = len(images) if strip else math.ceil(math.sqrt(len(images)))
+        b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+        return Text2ImageOutputs(
+            images=[b64(encode_png(img)) for img in images],
+            grid_png=b64(encode_png(grid(images, columns))),
+            seed=int(inputs.seed),  # set by preprocess
+            tokens=first.tokens,
+            unknown_words=first.unknown,
+            tokens2=second.tokens if second else None,
+            unknown_words2=second.unknown if second else None,
+            alphas=[round(float(a), 6) for a in np.linspace(0.0, 1.0, len(images))] if strip else None,
+        )

@@ -1,0 +1,172 @@
+"""App factory. `create_app(settings)` builds a fresh app; its lifespan owns the gRPC channel(s), the
+registry refresher and the hook thread pool, so nothing is built at import time.
+
+Families: every module of `gateway.families` registers itself on import, plus the modules named in
+GATEWAY_FAMILY_MODULES (out-of-tree families, e.g. the tests' version family). The gateway serves the
+models that models.config lists AND that have a family.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from gateway.admin import Admin
+from gateway.api import errors as api_errors
+from gateway.api.middleware import RequestContextMiddleware
+from gateway.api.responses import ORJSONResponse
+from gateway.api.routes import admin, health, models, predict
+from gateway.backend import Backend
+from gateway.core.config import Settings
+from gateway.metrics import Metrics
+from gateway.pipeline import Pipeline
+from gateway.registry import ModelRecord, Registry
+from gateway.schemas import PredictRequest
+
+log = logging.getLogger("gateway")
+
+
+def load_families(settings: Settings) -> dict[str, Any]:
+    import gateway.families as families
+
+    for module in settings.family_modules:
+        importlib.import_module(module)
+    return families.FAMILIES
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def configure_logging(level: str) -> None:
+    """Plain message format: access lines are already JSON."""
+    logger = logging.getLogger("gateway")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s" ))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level.upper())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    families = load_families(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        executor = ThreadPoolExecutor(max_workers=settings.hook_threads, thread_name_prefix="gateway-hook")
+        backend = Backend(settings)
+        backend.on_retry = metrics.backend_retries.inc
+        await backend.start()
+        pipeline_box: list[Pipeline] = []
+
+        async def run_blocking(fn: Any, *args: Any) -> Any:
+            return await pipeline_box[0].run_blocking(fn, *args)
+
+        def on_change(record: ModelRecord) -> None:
+            v = record.default_version
+            metrics.current_version.labels(record.name).set(-1 if v is None else v)
+            log.info('{"event": "model_record", "model": "%s", "status": "%s", "served": %s, "default_version": %s}', record.name, record.status, sorted(record.served), "null" if v is None else v)
+
+        registry = Registry(settings, backend, run_blocking, on_change=on_change, assets_gauge=metrics.assets_loaded)
+        pipeline = Pipeline(registry, backend, executor, metrics)
+        pipeline_box.append(pipeline)
+        app.state.backend, app.state.registry, app.state.pipeline = backend, registry, pipeline
+        app.state.admin = Admin(settings, backend, registry, run_blocking)
+        await registry.start()
+        log.info('{"event": "started", "backend": "%s", "models": %d, "families": %d}', backend.target, len(registry.records), len(families))
+        try:
+            yield
+        finally:
+            # uvicorn has stopped accepting and drained in-flight requests before the lifespan ends
+            await registry.stop()
+            await backend.close(grace=1.0)
+            executor.shutdown(wait=True, cancel_futures=False)
+
+    app = FastAPI(
+        title="TensorLayer book serving gateway",
+        version="0.1.0",
+        description="HTTP API in front of TF Serving / modelserver for the book's five model families. Errors are "
+        "`{\"error\": {\"code\", \"message\", \"request_id\"}}`; every response carries `X-Request-ID`.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    api_errors.install(app)
+    app.include_router(predict.router)
+    app.include_router(models.router)
+    app.include_router(health.router)
+    if settings.admin_enabled:
+        app.include_router(admin.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID", "Authorization"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.openapi = lambda: _openapi(app, families)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI, families: dict[str, Any]) -> dict[str, Any]:
+    """The generated schema plus, for POST /predict, one request example per model and each family's
+    Inputs/Outputs schema (families register at runtime, so this is built on first request)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    examples: dict[str, Any] = {}
+    one_of = []
+    seen: set[int] = set()
+    for model, family in sorted(families.items()):
+        examples[model] = {"summary": f"{model} ({family.name})", "value": {"model": model, "inputs": family.example}}
+        if id(family) in seen:
+            continue
+        seen.add(id(family))
+        for kind in ("Inputs", "Outputs"):
+            sub = getattr(family, kind).model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(sub.pop("$defs", {}))
+            name = f"{type(family).__name__}{kind}"
+            components[name] = sub
+            if kind == "Inputs":
+                one_of.append({"$ref": f"#/components/schemas/{name}"})
+    req_schema = PredictRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["PredictRequest"] = req_schema
+    if one_of:
+        req_schema["properties"]["inputs"] = {"oneOf": one_of, "description": "the family's inputs (see the examples)"}
+    multipart = {
+        "type": "object",
+        "required": ["model"],
+        "properties": {
+            "model": {"type": "string"},
+            "version": {"type": "integer"},
+            "version_label": {"type": "string"},
+        },
+        "additionalProperties": {"type": "string", "format": "binary", "description": "the family's file fields and options"},
+    }
+    post = schema["paths"]["/predict"]["post"]
+    post["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}, "examples": examples},
+            "multipart/form-data": {"schema": multipart},
+        },
+    }
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,69 @@
+"""The anti-spam family through the real stack: `python -m modelserver` + `python -m gateway` processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.antispam.test_family import LONG, SPAMMY, run
+from tests.gateway.gateway_process import GatewayProcess
+from tests.utils.servers import ModelServerProcess, wait_model_available
+
+TEXTS = [SPAMMY, "好的，明天见", "亲爱的会员：x月x日店庆全场五折，详询xxxxxxxxxxx", "ＷｅＣｈａｔ加我", "hello world"]
+
+
+@pytest.fixture(scope="module")
+def gateway_url(antispam_repo: Path) -> Iterator[str]:
+    with ModelServerProcess(antispam_repo / "models.config") as server:
+        wait_model_available(server.address, "antispam", 1)
+        with GatewayProcess(server.address, antispam_repo) as gateway:
+            gateway.wait_ready()
+            yield gateway.url
+
+
+def predict(url: str, inputs: object) -> httpx.Response:
+    return httpx.post(f"{url}/predict", json={"model": "antispam", "inputs": inputs}, timeout=60)
+
+
+def test_gateway_matches_in_process(gateway_url: str, family_assets, serve_fn) -> None:
+    r = predict(gateway_url, {"texts": TEXTS, "debug": True})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == 1 and set(body["timing_ms"]) >= {"preprocess", "backend", "postprocess", "total"}
+    got = body["outputs"]["results"]
+    for text, verdict in zip(TEXTS, got):
+        local, _ = run(family_assets, serve_fn, {"text": text, "debug": True})
+        assert verdict["tokens"] == local.tokens
+        assert abs(verdict["spam_probability"] - local.spam_probability) <= 1e-5
+        assert verdict["label"] == local.label and verdict["n_tokens"] == local.n_tokens
+
+
+def test_gateway_alone_vs_batched_with_long_text(gateway_url: str) -> None:
+    alone = predict(gateway_url, {"text": SPAMMY}).json()["outputs"]
+    batched = predict(gateway_url, {"texts": [LONG, SPAMMY]}).json()["outputs"]
+    assert batched["results"][0]["n_tokens"] > 5 * alone["n_tokens"]
+    assert abs(alone["spam_probability"] - batched["results"][1]["spam_probability"]) < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("inputs", "status", "says"),
+    [
+        ({"text": ""}, 422, "empty"),
+        ({"text": "   \n"}, 422, "whitespace"),
+        ({"text": 42}, 422, "string"),
+        ({"texts": ["ok", None]}, 422, "string"),
+        ({"texts": []}, 422, "texts"),
+        ({}, 422, "text"),
+        ({"text": "字" * 5001}, 413, "5000"),
+        ({"texts": ["好"] * 65}, 413, "64"),
+    ],
+)
+def test_bad_inputs_get_clear_4xx(gateway_url: str, inputs: object, status: int, says: str) -> None:
+    r = predict(gateway_url, inputs)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert says in err["message"] and err["request_id"]
+    assert httpx.get(f"{gateway_url}/healthz", timeout=10).status_code == 200

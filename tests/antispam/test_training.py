@@ -1,0 +1,45 @@
+"""`servectl train antispam` on a small data dir publishes a version that honours the contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from common.manifest import read_manifest
+from common.repository import read_config
+from training.export import read_signature_def
+
+
+def test_servectl_publishes_a_version(trained: tuple[Path, subprocess.CompletedProcess]) -> None:
+    repo, proc = trained
+    assert "published antispam version 1" in proc.stdout
+    assert (repo / "antispam" / "1" / "saved_model.pb").is_file()
+    assert "nearest to" in proc.stdout  # the word2vec probe is printed
+    names = [c.name for c in read_config(repo / "models.config").model_config_list.config]
+    assert "antispam" in names
+
+
+def test_signature_read_back(version_dir: Path) -> None:
+    sig = read_signature_def(version_dir)
+    assert sig["inputs"] == {"x": ("float32", (-1, -1, 200))}
+    assert sig["outputs"] == {"probabilities": ("float32", (-1, 2))}
+
+
+def test_manifest_and_assets(version_dir: Path) -> None:
+    m = read_manifest(version_dir)
+    assert m["family"] == "antispam" and m["preset"] == "tiny"
+    held = m["metrics"]["held_out"]
+    assert 0.0 <= held["accuracy"] <= 1.0 and len(held["confusion_matrix"]["matrix"]) == 2
+    assert set(held["robustness"]) == {"punctuation_stripped", "digits_raw", "digits_masked_everywhere", "spaces_kept"}
+    pre = m["preprocessing"]
+    assert pre["policy"]["digits"] == "mask" and pre["dim"] == 200
+    extra = version_dir / "assets.extra"
+    vocab = (extra / pre["vocab_file"]).read_text(encoding="utf-8").rstrip("\n").split("\n")
+    vectors = np.load(extra / pre["vectors_file"])
+    assert vocab[0] == "<unk>" and vectors.shape == (len(vocab), 200) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert json.loads((extra / "preprocessing.json").read_text())["policy"] == pre["policy"]
+    assert (extra / "tf_serving_warmup_requests").stat().st_size > 0

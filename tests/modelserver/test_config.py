@@ -1,0 +1,87 @@
+"""models.config: parsed with the official protos, /models mapped to the config's directory, errors named."""
+
+from pathlib import Path
+
+import pytest
+
+from modelserver.config import ConfigError, VersionPolicy, model_entries, parse_args, parse_config_bytes, parse_config_text
+
+TEXT = """
+model_config_list {
+  config {
+    name: "antispam"
+    base_path: "/models/antispam"
+    model_platform: "tensorflow"
+    model_version_policy { latest { num_versions: 2 } }
+    version_labels { key: "stable" value: 1 }
+    version_labels { key: "canary" value: 2 }
+  }
+  config { name: "srgan" base_path: "relative/srgan" model_version_policy { all {} } }
+  config { name: "unet" base_path: "/elsewhere/unet" model_version_policy { specific { versions: 3 versions: 5 } } }
+}
+"""
+
+
+def test_parses_with_official_protos_and_maps_paths(tmp_path: Path):
+    config = parse_config_text(TEXT)
+    assert type(config).DESCRIPTOR.full_name == "tensorflow.serving.ModelServerConfig"
+    entries = {e.name: e for e in model_entries(config, tmp_path)}
+    assert entries["antispam"].base_path == tmp_path / "antispam"
+    assert entries["antispam"].policy == VersionPolicy("latest", num_versions=2)
+    assert dict(entries["antispam"].labels) == {"stable": 1, "canary": 2}
+    assert entries["srgan"].base_path == tmp_path / "relative" / "srgan"
+    assert entries["srgan"].policy.kind == "all"
+    assert entries["unet"].base_path == Path("/elsewhere/unet")
+    assert entries["unet"].policy == VersionPolicy("specific", versions=(3, 5))
+
+
+def test_our_written_config_parses_with_the_official_message(tmp_path):
+    from common.repository import ensure_model
+
+    ensure_model(tmp_path / "models.config", "vgg16")
+    entries = model_entries(parse_config_text((tmp_path / "models.config").read_text()), tmp_path)
+    assert [(e.name, e.base_path, e.policy) for e in entries] == [("vgg16", tmp_path / "vgg16", VersionPolicy("latest", 1))]
+
+
+def test_other_container_root(tmp_path):
+    config = parse_config_text('model_config_list { config { name: "a" base_path: "/srv/models/a" } }')
+    assert model_entries(config, tmp_path, "/srv/models")[0].base_path == tmp_path / "a"
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('model_config_list { config { name: "a" base_path: "/models/a" } config { name: "a" base_path: "/models/b" } }', "multiple times"),
+        ('model_config_list { config { name: "a" base_path: "/models/a" model_platform: "pytorch" } }', "unsupported platform pytorch"),
+        ('model_config_list { config { base_path: "/models/a" } }', "no name"),
+        ('model_config_list { config { name: "a" } }', "no base_path"),
+        ("custom_model_config { }", "Only ModelConfigList is currently supported"),
+    ],
+)
+def test_invalid_configs_are_named(tmp_path, text, words):
+    with pytest.raises(ConfigError, match=words):
+        model_entries(parse_config_text(text), tmp_path)
+
+
+def test_text_that_does_not_parse():
+    with pytest.raises(ConfigError, match="models.config"):
+        parse_config_text("model_config_list { config { nme: 1 } }")
+
+
+def test_reload_bytes_from_our_protos_parse_with_official(tmp_path):
+    from protos import model_server_config_pb2 as ours
+
+    msg = ours.ModelServerConfig()
+    mc = msg.model_config_list.config.add(name="a", base_path="/models/a")
+    mc.version_labels["stable"] = 4
+    entries = model_entries(parse_config_bytes(msg.SerializeToString()), tmp_path)
+    assert entries[0].name == "a" and dict(entries[0].labels) == {"stable": 4}
+
+
+def test_flags_have_tf_serving_names_and_defaults(tmp_path):
+    opts = parse_args(["--model_config_file", str(tmp_path / "models.config"), "--enable_serialization_as_tensor_content"])
+    assert opts.port == 8500 and opts.file_system_poll_wait_seconds == 1.0
+    assert opts.enable_serialization_as_tensor_content is True
+    assert opts.grpc_max_message_size == 256 * 1024 * 1024
+    opts = parse_args(["--model_config_file", "x", "--enable_serialization_as_tensor_content=false", "--port", "0"])
+    assert opts.enable_serialization_as_tensor_content is False and opts.port == 0

@@ -1,0 +1,49 @@
+"""`servectl up` (what `make up` runs): both servers come up on real ports, models without a version are
+listed as pending, and Ctrl-C (SIGINT) stops every child cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from common import repository
+from tests.utils.servers import free_port, python_executable, wait_until
+
+
+def test_up_serves_lists_pending_models_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port, grpc_port, mon_port = free_port(), free_port(), free_port()
+    proc = subprocess.Popen(
+        [python_executable(), "-m", "servectl", "up", "--no-train", "--repo", str(tmp_path),
+         "--port", str(port), "--grpc-port", str(grpc_port), "--monitoring-port", str(mon_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, timeout=240, message="gateway up")
+        # every registered family's models are in models.config, and without versions they are pending
+        config = repository.read_config(tmp_path / "models.config")
+        names = {c.name for c in config.model_config_list.config}
+        assert "antispam" in names
+        models = wait_until(lambda: httpx.get(f"{base}/models", timeout=5).json(), timeout=60)
+        listed = {m["name"]: m for m in models["models"]}
+        assert "antispam" in listed
+        reply = httpx.post(f"{base}/predict", json={"model": "antispam", "inputs": {"text": "你好"}}, timeout=10)
+        assert reply.status_code == 503 and "retry-after" in reply.headers
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "http://127.0.0.1" in out and "[up] stopped" in out
+    # nothing is left listening
+    wait_until(lambda: _refused(base), timeout=30, message="gateway port closed")
+
+
+def _refused(base: str) -> bool:
+    try:
+        httpx.get(f"{base}/healthz", timeout=1)
+    except httpx.TransportError:
+        return True
+    return False

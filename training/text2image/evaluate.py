@@ -1,0 +1,137 @@
+"""Held-out evaluation of the text-to-image family; every number goes into the manifest.
+
+- An attribute classifier ("judge") is trained on the REAL training renders and checked on real held-out
+  renders; it then judges generated images: petal-colour and centre-colour accuracy of images generated from
+  captions of the held-out combinations (centre accuracy only over captions that name the centre colour).
+- Diversity: for a fixed caption, the mean pairwise L1 distance (pixels in [0, 1]) between images generated
+  from different z, next to the same figure for real renders of the same colour combination.
+- Retrieval: caption -> image R@1/R@5 of the text and image encoders over the held-out images (exact image),
+  plus the attribute-level R@1 (the top image has the caption's petal and centre colours), because many
+  held-out images share a caption's attributes and are equally right answers.
+
+The judge is saved with the version (`attribute_classifier.keras` in assets.extra) so that
+`scripts/eval_text2image_gateway.py` judges images generated through the gateway with the same classifier.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from common.captions import Vocabulary, images_to_uint8, pad_batch
+from training.text2image.flowers import CENTRE_NAMES, PETAL_NAMES, FlowerSet, caption_mentions_centre
+
+JUDGE_ASSET = "attribute_classifier.keras"
+GenerateFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (caption_ids, z) -> images in [-1, 1]
+
+
+def build_judge() -> keras.Model:
+    img = keras.Input((64, 64, 3), name="image")  # uint8 values as float, 0..255
+    x = layers.Rescaling(1 / 127.5, offset=-1)(img)
+    for width in (16, 32, 64):
+        x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)  # keep the layout: the centre colour is where the centre is
+    x = layers.Dense(64, activation="relu")(x)
+    petal = layers.Dense(len(PETAL_NAMES), name="petal")(x)
+    centre = layers.Dense(len(CENTRE_NAMES), name="centre")(x)
+    return keras.Model(img, {"petal": petal, "centre": centre}, name="attribute_judge")
+
+
+def train_judge(train: FlowerSet, epochs: int, seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    judge = build_judge()
+    judge.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss={"petal": keras.losses.SparseCategoricalCrossentropy(from_logits=True), "centre": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+    )
+    x = train.images.astype(np.float32)
+    judge.fit(x, {"petal": train.petal_idx, "centre": train.centre_idx}, batch_size=64, epochs=epochs, verbose=2, shuffle=True)
+    return judge
+
+
+def judge_predict(judge: keras.Model, images_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = judge.predict(images_u8.astype(np.float32), batch_size=256, verbose=0)
+    return np.argmax(out["petal"], -1), np.argmax(out["centre"], -1)
+
+
+def judge_metrics(judge: keras.Model, data: FlowerSet, prefix: str) -> dict[str, float]:
+    p, c = judge_predict(judge, data.images)
+    return {f"{prefix}_petal_accuracy": float(np.mean(p == data.petal_idx)), f"{prefix}_centre_accuracy": float(np.mean(c == data.centre_idx))}
+
+
+def eval_captions(test: FlowerSet, n: int, seed: int) -> list[tuple[str, int, int | None]]:
+    """`n` held-out (caption, petal index, centre index or None when the caption does not name it)."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    pairs = [(i, j) for i in range(len(test)) for j in range(len(test.captions[i]))]
+    chosen = rng.choice(len(pairs), min(n, len(pairs)), replace=False)
+    out = []
+    for k in sorted(chosen):
+        i, j = pairs[k]
+        cap, attrs = test.captions[i][j], test.attributes[i]
+        centre = int(test.centre_idx[i]) if caption_mentions_centre(cap, attrs) else None
+        out.append((cap, int(test.petal_idx[i]), centre))
+    return out
+
+
+def colour_accuracy(images_u8: np.ndarray, truth: list[tuple[str, int, int | None]], judge: keras.Model) -> dict[str, float]:
+    p, c = judge_predict(judge, images_u8)
+    petal_true = np.array([t[1] for t in truth])
+    with_centre = np.array([t[2] is not None for t in truth])
+    centre_true = np.array([t[2] if t[2] is not None else -1 for t in truth])
+    return {
+        "petal_colour_accuracy": float(np.mean(p == petal_true)),
+        "centre_colour_accuracy": float(np.mean(c[with_centre] == centre_true[with_centre])) if with_centre.any() else float("nan"),
+        "captions": int(len(truth)),
+        "captions_naming_centre": int(with_centre.sum()),
+    }
+
+
+def generate_for_captions(generate: GenerateFn, vocab: Vocabulary, captions: list[str], z_dim: int, seed: int, batch: int = 128) -> np.ndarray:
+    rng = np.random.Generator(np.random.PCG64(seed))
+    out = []
+    for s in range(0, len(captions), batch):
+        chunk = captions[s : s + batch]
+        ids = pad_batch([vocab.encode(c).ids for c in chunk])
+        z = rng.standard_normal((len(chunk), z_dim)).astype(np.float32)
+        out.append(images_to_uint8(generate(ids, z)))
+    return np.concatenate(out)
+
+
+def mean_pairwise_l1(images_u8: np.ndarray) -> float:
+    x = images_u8.reshape(len(images_u8), -1).astype(np.float32) / 255.0
+    d = [np.mean(np.abs(x[i] - x[j])) for i in range(len(x)) for j in range(i + 1, len(x))]
+    return float(np.mean(d))
+
+
+def diversity(generate: GenerateFn, vocab: Vocabulary, test: FlowerSet, z_dim: int, seed: int, n_captions: int = 10, per_caption: int = 8) -> dict[str, float]:
+    rng = np.random.Generator(np.random.PCG64(seed))
+    gen, real = [], []
+    for i in rng.choice(len(test), n_captions, replace=False):
+        ids = pad_batch([vocab.encode(test.captions[i][0]).ids] * per_caption)
+        z = rng.standard_normal((per_caption, z_dim)).astype(np.float32)
+        gen.append(mean_pairwise_l1(images_to_uint8(generate(ids, z))))
+        same = np.flatnonzero((test.petal_idx == test.petal_idx[i]) & (test.centre_idx == test.centre_idx[i]))[:per_caption]
+        if len(same) > 1:
+            real.append(mean_pairwise_l1(test.images[same]))
+    return {"diversity_l1_generated": float(np.mean(gen)), "diversity_l1_real_same_colours": float(np.mean(real))}
+
+
+def retrieval(text_encoder: keras.Model, image_encoder: keras.Model, vocab: Vocabulary, test: FlowerSet, to_unit: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
+    ids = pad_batch([vocab.encode(caps[0]).ids for caps in test.captions])
+    t = tf.math.l2_normalize(text_encoder(ids, training=False), -1).numpy()
+    v = tf.math.l2_normalize(image_encoder.predict(to_unit(test.images), batch_size=256, verbose=0), -1).numpy()
+    sim = t @ v.T  # [captions, images]
+    order = np.argsort(-sim, axis=1)
+    rank = np.array([np.flatnonzero(order[i] == i)[0] for i in range(len(order))])
+    top = order[:, 0]
+    attr_hit = (test.petal_idx[top] == test.petal_idx) & (test.centre_idx[top] == test.centre_idx)
+    return {
+        "retrieval_r1": float(np.mean(rank < 1)),
+        "retrieval_r5": float(np.mean(rank < 5)),
+        "retrieval_attribute_r1": float(np.mean(attr_hit)),
+        "retrieval_images": int(len(test)),
+    }
