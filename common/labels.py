@@ -1,6 +1,6 @@
 """Version-label rules shared by `servectl` when no gateway runs (a stopped stack): move a label, roll it
 back, set a canary share, choose versions to garbage-collect — on models.config and the gateway's admin
-state file (`gateway.admin_state.AdminState`, `<servables>/.gateway-admin.json`) directly.
+state file (`common.admin_state.AdminState`, `<servables>/.gateway-admin.json`) directly.
 
 Same rules as the gateway's admin API (`gateway/admin.py`), so a stopped and a running stack end in the
 same files: a label may only point at a version that would be AVAILABLE, which without a server means
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from common import repository as repo
-from gateway.admin_state import AdminState
+from common.admin_state import AdminState
 
 STABLE, CANARY = "stable", "canary"
 
@@ -84,7 +84,8 @@ def versions_in_policy(mc: Any, on_disk: list[int]) -> list[int]:
 
 
 def widen_policy(mc: Any, on_disk: list[int], version: int) -> bool:
-    """Bring `version` into the policy (the gateway's `Admin._widen_policy` rule); True if changed."""
+    """Bring `version` into the policy so the server loads it (the first step of a two-step label move, used
+    by the gateway's admin API and by servectl on a stopped stack); True if changed."""
     if version not in on_disk:
         raise LabelError(f"model {mc.name!r} has no version {version} on disk; versions: {on_disk}")
     policy = mc.model_version_policy

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from common import labels
 from common import repository as repo
 from gateway import errors as E
-from gateway.admin_state import AdminState
+from common.admin_state import AdminState
 from gateway.backend import Backend
 from gateway.core.config import Settings
 from gateway.registry import Registry
@@ -153,20 +154,10 @@ class Admin:
     # ---- helpers
     def _widen_policy(self, config: Any, model: str, version: int) -> None:
         mc = self._model_config(config, model)
-        on_disk = self._versions_on_disk(mc)
-        if version not in on_disk:
-            raise E.ModelNotFound(f"model {model!r} has no version {version} on disk; versions: {on_disk}")
-        policy = mc.model_version_policy
-        which = policy.WhichOneof("policy_choice")
-        if which == "all":
-            return
-        if which == "specific":
-            if version not in policy.specific.versions:
-                policy.specific.versions.append(version)
-            return
-        need = len([v for v in on_disk if v >= version])
-        current = policy.latest.num_versions or 1
-        policy.latest.num_versions = max(current, need)
+        try:
+            labels.widen_policy(mc, self._versions_on_disk(mc), version)
+        except labels.LabelError as e:
+            raise E.ModelNotFound(str(e)) from None
 
     async def _wait_available(self, model: str, version: int) -> None:
         deadline = time.monotonic() + self.settings.admin_load_timeout_s

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         def on_change(record: ModelRecord) -> None:
             v = record.default_version
-            metrics.current_version.labels(record.name).set(-1 if v is None else v)
+            metrics.observe_record(record.name, v, dict(record.labels), record.canary_share)
             log.info('{"event": "model_record", "model": "%s", "status": "%s", "served": %s, "default_version": %s}', record.name, record.status, sorted(record.served), "null" if v is None else v)
 
         registry = Registry(settings, backend, run_blocking, on_change=on_change, assets_gauge=metrics.assets_loaded)

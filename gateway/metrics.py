@@ -12,6 +12,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._label_series: dict[tuple[str, str], bool] = {}
         r = self.registry
         self.requests = Counter("gateway_requests", "POST /predict requests by model, version and HTTP status", ["model", "version", "status"], registry=r)
         self.latency = Histogram(
@@ -21,6 +22,20 @@ class Metrics:
         self.errors = Counter("gateway_errors", "error responses by error code (kind)", ["code"], registry=r)
         self.batch_size = Histogram("gateway_batch_size", "rows per backend Predict call", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
         self.current_version = Gauge("gateway_model_version", "version unpinned requests of a model go to (-1 = none)", ["model"], registry=r)
+        self.label_version = Gauge("gateway_model_label_version", "version a label (stable, canary, ...) points at, as configured", ["model", "label"], registry=r)
+        self.canary_share = Gauge("gateway_canary_share", "share (0..1) of unpinned requests sent to the canary label", ["model"], registry=r)
         self.assets_loaded = Gauge("gateway_assets_loaded", "loaded asset sets per model version (1 while served or still used by a request)", ["model", "version"], registry=r)
         self.inflight = Gauge("gateway_inflight_requests", "requests being handled", registry=r)
         self.backend_retries = Counter("gateway_backend_retries", "Predict attempts retried after UNAVAILABLE", registry=r)
+
+    def observe_record(self, model: str, default_version: int | None, labels: dict[str, int], canary_share: float) -> None:
+        """Per-model gauges after a registry change: default version, every label's version, canary share."""
+        self.current_version.labels(model).set(-1 if default_version is None else default_version)
+        for (name, label), _ in list(self._label_series.items()):
+            if name == model and label not in labels:
+                self.label_version.remove(model, label)
+                del self._label_series[(name, label)]
+        for label, version in labels.items():
+            self.label_version.labels(model, label).set(version)
+            self._label_series[(model, label)] = True
+        self.canary_share.labels(model).set(canary_share)

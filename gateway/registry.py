@@ -28,7 +28,7 @@ from typing import Any, Callable, Literal, Mapping
 from common import manifest as mf
 from common import repository as repo
 from gateway import errors as E
-from gateway.admin_state import AdminState
+from common.admin_state import AdminState
 from gateway.backend import Backend, VersionStatus
 from gateway.core.config import Settings
 from gateway.families import FAMILIES, Family

@@ -2,7 +2,7 @@
 
     flock /tmp/cpu.lock .venv/bin/python scripts/eval_srgan_gateway.py --repo /tmp/srgan/repo [--version N]
 
-1. Starts `python -m modelserver` + `python -m gateway` on free ports over `--repo` (tests/srgan/stack.py).
+1. Starts `python -m modelserver` + `python -m gateway` on free ports over `--repo` (tests/utils/stack.py).
 2. Quality: every held-out photo's LR image (training.srgan.data, the same Pillow bicubic) is POSTed as a PNG
    (multipart, `compare=true`); the returned PNGs are scored with training.srgan.evaluate, the code the
    training used, against the HR photo: PSNR/SSIM on RGB and Y, 4-pixel border crop. The gateway's bicubic
@@ -137,7 +137,7 @@ def main() -> None:
     import httpx
 
     from common.repository import list_versions
-    from tests.srgan.stack import Stack
+    from tests.utils.stack import Stack
 
     versions = list_versions(args.repo / "srgan")
     if not versions:

@@ -33,7 +33,7 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 from common import repository as repo_mod  # noqa: E402
 from common.manifest import assets_dir, read_manifest  # noqa: E402
-from tests.text2image.stack import Stack  # noqa: E402
+from tests.utils.stack import Stack  # noqa: E402
 
 CAPTION = "the petals on this flower are white with a yellow center"
 

@@ -64,7 +64,7 @@ def main() -> None:
 
     import httpx
 
-    from tests.srgan.stack import Stack
+    from tests.utils.stack import Stack
 
     vdir = latest_version(args.repo)
     man = mf.read_manifest(vdir)

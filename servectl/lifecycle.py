@@ -297,7 +297,7 @@ def gc(
             graveyard.append(dst)
             removed.append(v)
         repo.fsync_dir(model_dir)
-        from gateway.admin_state import AdminState
+        from common.admin_state import AdminState
 
         state = AdminState(servables)
         state.reload()

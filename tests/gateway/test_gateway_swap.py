@@ -121,6 +121,10 @@ def test_admin_labels_rollback_and_canary(gw_gateway, gw_repo) -> None:
     )
     assert cli.returncode == 0 and f"{MODEL}: canary share 0.5" in cli.stdout, cli.stderr
     assert httpx.get(url + f"/models/{MODEL}").json()["canary_share"] == 0.5
+    share_line = f'gateway_canary_share{{model="{MODEL}"}} 0.5'
+    metrics = wait_until(lambda: next((t for t in [httpx.get(url + "/metrics").text] if share_line in t), None), timeout=30)
+    assert f'gateway_model_label_version{{label="canary",model="{MODEL}"}} {float(new)}' in metrics
+    assert f'gateway_model_label_version{{label="stable",model="{MODEL}"}} {float(old)}' in metrics
     for i in range(12):  # deterministic by request id
         rid = f"canary-check-{i}"
         got = httpx.post(url + "/predict", json=BODY, headers={"X-Request-ID": rid}).json()["version"]

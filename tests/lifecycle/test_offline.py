@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from common import history as hist
 from common import labels as L
 from common import repository as repo
-from gateway.admin_state import AdminState
+from common.admin_state import AdminState
 from servectl.app import app
 import servectl.lifecycle  # noqa: F401  (registers the commands)
 import servectl.train  # noqa: F401

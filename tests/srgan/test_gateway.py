@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from common import superres as sr
-from tests.srgan.stack import Stack
+from tests.utils.stack import Stack
 
 
 def png(image: np.ndarray) -> bytes:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.text2image.stack import Stack
+from tests.utils.stack import Stack
 
 CAPTION = "the petals on this flower are white with a yellow center"
 

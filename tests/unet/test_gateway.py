@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from common import mri
-from tests.srgan.stack import Stack
+from tests.utils.stack import Stack
 from training.unet.synth import Generator, write_nifti
 
 SHAPE = (72, 60, 12)  # not multiples of 16: padded and mapped back
