@@ -81,7 +81,9 @@ def parse_version_dir_name(name: str) -> int | None:
 
 
 def list_versions(model_dir: Path) -> dict[int, Path]:
-    """Integer-named child directories of a model's base path; other names (temporaries, assets) are ignored."""
+    """Integer-named child directories of a model's base path, sorted; other names (temporaries, assets) are
+    ignored and a missing base path means "no versions yet". Two names for one number ("7" and "007"): the
+    first in sorted order wins, deterministically."""
     out: dict[int, Path] = {}
     try:
         entries = list(os.scandir(model_dir))
@@ -89,7 +91,7 @@ def list_versions(model_dir: Path) -> dict[int, Path]:
         return out
     for e in entries:
         v = parse_version_dir_name(e.name)
-        if v is not None and e.is_dir():
+        if v is not None and e.is_dir() and (v not in out or e.name < out[v].name):
             out[v] = Path(e.path)
     return dict(sorted(out.items()))
 

@@ -10,12 +10,11 @@ exception: errors travel to the manager (and from there to the logs) by the same
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from common.repository import parse_version_dir_name
+from common.repository import list_versions
 from modelserver.config import ModelEntry, VersionPolicy
 
 
@@ -34,20 +33,7 @@ class AspiredVersions:
     error: str | None = None
 
 
-def list_version_dirs(base_path: Path) -> dict[int, Path]:
-    """Integer-named child directories; a missing base path means "no versions yet" (not an error)."""
-    found: dict[int, Path] = {}
-    try:
-        entries = list(os.scandir(base_path))
-    except FileNotFoundError:
-        return found
-    for entry in entries:
-        version = parse_version_dir_name(entry.name)
-        if version is not None and entry.is_dir():
-            # Two names for one number ("7" and "007"): keep the first in sorted order, deterministically.
-            if version not in found or entry.name < Path(found[version]).name:
-                found[version] = Path(entry.path)
-    return found
+list_version_dirs = list_versions  # TF Serving's directory rule, shared with export, gateway and servectl
 
 
 def aspired_versions(model: str, base_path: Path, policy: VersionPolicy) -> AspiredVersions:

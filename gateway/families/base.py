@@ -75,6 +75,18 @@ class Family(ABC, Generic[AssetsT]):
         return "serving_default"
 
 
+def decode_base64_field(value: Any, what: str) -> Any:
+    """A pydantic `mode="before"` helper: JSON carries binary inputs as base64 strings; bytes pass through."""
+    import base64
+
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError as e:
+            raise ValueError(f"not valid base64 ({e}); JSON inputs carry {what} as base64 strings") from None
+    return value
+
+
 FAMILIES: dict[str, Family[Any]] = {}  # model name -> family unit
 
 

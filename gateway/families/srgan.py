@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from common import superres as sr
 from common.images import ACCEPTED_TEXT, ImageDecodeError, ImageLimits, decode_image
 from gateway import errors as E
-from gateway.families.base import Family, UploadedFile, register
+from gateway.families.base import Family, UploadedFile, decode_base64_field, register
 from gateway.families.images import decode_error  # the classifier family's mapping: same input, same status
 
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
@@ -79,12 +79,7 @@ class SrganInputs(BaseModel):
     @field_validator("image", mode="before")
     @classmethod
     def _b64(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return base64.b64decode(value, validate=True)
-            except ValueError as e:
-                raise ValueError(f"not valid base64 ({e}); JSON inputs carry the image as a base64 string") from None
-        return value
+        return decode_base64_field(value, "the image")
 
 
 class SrganOutputs(BaseModel):

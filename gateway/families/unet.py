@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from common import mri
 from common.manifest import assets_dir
 from gateway import errors as E
-from gateway.families.base import Family, UploadedFile, register
+from gateway.families.base import Family, UploadedFile, decode_base64_field, register
 
 FILE_FIELDS = (*mri.MODALITIES, "image")
 STATS_ASSET = "normalization.json"
@@ -74,12 +74,7 @@ class UnetInputs(BaseModel):
     @field_validator("flair", "t1", "t1c", "t2", "image", mode="before")
     @classmethod
     def _b64(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return base64.b64decode(value, validate=True)
-            except ValueError as e:
-                raise ValueError(f"not valid base64 ({e}); JSON inputs carry files as base64 strings") from None
-        return value
+        return decode_base64_field(value, "files")
 
     @field_validator("spacing", mode="before")
     @classmethod

@@ -48,18 +48,6 @@ def wait_until(predicate: Callable[[], T], timeout: float = 60.0, interval: floa
         time.sleep(interval)
 
 
-def _terminate_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it when the test process dies (no orphaned servers on a
-    shared machine even if pytest is killed). Linux only; elsewhere a no-op. Note: tied to the thread that
-    started the process, so start servers from the main thread or a thread that outlives them."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001
-        pass
-
-
 def python_executable() -> str:
     venv = REPO_ROOT / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else sys.executable
@@ -170,7 +158,10 @@ class ModelServerProcess:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_terminate_with_parent,
+            # No preexec_fn (it was used for PR_SET_PDEATHSIG): it forces a Python-level fork() of this process,
+            # which holds live gRPC threads, and gRPC's fork handlers occasionally aborted the child before exec
+            # ("Epoll1Poller ... epoll_wait error: Bad file descriptor", exit -6). Without it CPython spawns with
+            # vfork/exec and no atfork handler runs. Teardown and the fixtures' finalisers stop the servers.
         )
 
         def answering() -> bool:

@@ -30,15 +30,16 @@ class ScaleToUnit(layers.Layer):
 
 
 class _Builder:
-    def __init__(self, width: float) -> None:
+    def __init__(self, width: float, bn_momentum: float = 0.99) -> None:
         self.width = width
+        self.bn_momentum = bn_momentum
 
     def f(self, filters: int) -> int:
         return max(1, int(round(filters * self.width)))
 
     def cbr(self, x, filters: int, rows: int, cols: int, *, strides=(1, 1), padding: str = "same"):
         x = layers.Conv2D(self.f(filters), (rows, cols), strides=strides, padding=padding, use_bias=False)(x)
-        x = layers.BatchNormalization(axis=3, scale=False)(x)
+        x = layers.BatchNormalization(axis=3, scale=False, momentum=self.bn_momentum)(x)
         return layers.Activation("relu")(x)
 
 
@@ -47,9 +48,11 @@ def _avg(x):
 
 
 def build_inception_v3(num_classes: int = 1001, *, width: float = 1.0, input_size: int = 299,
-                       dropout: float = 0.0) -> keras.Model:
-    """Functional Inception V3 whose output dict holds `probabilities` (softmax over `num_classes`)."""
-    b = _Builder(width)
+                       dropout: float = 0.0, bn_momentum: float = 0.99) -> keras.Model:
+    """Functional Inception V3 whose output dict holds `probabilities` (softmax over `num_classes`).
+
+    `bn_momentum`: Keras's default 0.99 for full-size training; short CPU runs need a shorter window (presets)."""
+    b = _Builder(width, bn_momentum)
     inputs = keras.Input((input_size, input_size, 3), name="images")
     x = ScaleToUnit(name="scale_to_unit")(inputs)
     x = b.cbr(x, 32, 3, 3, strides=(2, 2), padding="valid")

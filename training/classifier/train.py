@@ -39,14 +39,14 @@ def _bool(v: Any) -> bool:
     return str(v).lower() in {"1", "true", "yes", "on"}
 
 
-def build(model_name: str, num_classes: int, width: float, dropout: float = 0.0):
+def build(model_name: str, num_classes: int, width: float, dropout: float = 0.0, bn_momentum: float = 0.99):
     if model_name == "vgg16":
         from training.classifier.vgg16 import build_vgg16
 
         return build_vgg16(num_classes, width=width, dropout=dropout)
     from training.classifier.inception_v3 import build_inception_v3
 
-    return build_inception_v3(num_classes, width=width, dropout=dropout)
+    return build_inception_v3(num_classes, width=width, dropout=dropout, bn_momentum=bn_momentum)
 
 
 def topk_accuracy(probs: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -183,7 +183,7 @@ def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, re
             n = int(options["eval_limit"])
             ds.held_out = data_mod.ImageSet(ds.held_out.images[:n], ds.held_out.labels[:n], ds.held_out.policy)
         names, head = ds.class_names, "custom"
-        model = build(model_name, len(names), p.width, p.dropout)
+        model = build(model_name, len(names), p.width, p.dropout, p.bn_momentum)
         source = "random init"
         lr = p.learning_rate
         if weights:
@@ -222,7 +222,7 @@ def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, re
                        "decoder": "common.images.decode_image (EXIF orientation, alpha over white)"},
         assets={labels_mod.LABELS_ASSET: labels_mod.labels_asset(names, head)},
         extra={"architecture": {"width": p.width, "num_classes": len(names), "params": int(model.count_params()),
-                                "head": head}, "data_source": data_source, "train_size": n_train},
+                                "head": head, "bn_momentum": p.bn_momentum, "epochs": p.epochs}, "data_source": data_source, "train_size": n_train},
     )
     published = publish(spec, repo)
     print(f"[{model_name}] published version {published.version} at {published.path}", flush=True)
