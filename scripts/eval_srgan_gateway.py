@@ -16,8 +16,6 @@ Prints a JSON summary at the end (`--json PATH` also writes it).
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import statistics
@@ -36,22 +34,11 @@ from common import manifest as mf  # noqa: E402
 from common import superres as sr  # noqa: E402
 from training.srgan import data as srdata  # noqa: E402
 from training.srgan import evaluate as ev  # noqa: E402
+from tests.utils.images import png, unpng  # noqa: E402
 
 SIZES = (64, 128, 256, 512)
 
 
-def png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def unpng(b64: str) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
 
 
 def post(client, image: np.ndarray, compare: bool = False, version: int | None = None) -> dict:

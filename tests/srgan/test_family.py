@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from common import manifest as mf
 from common import superres as sr
@@ -18,18 +16,11 @@ from gateway import errors as E
 from gateway.families import UploadedFile, family_for
 from gateway.families.srgan import SrganAssets, SrganInputs, SrganLimits, SrganOutputs
 from training.srgan import data as srdata
+from tests.utils.images import png, unpng
 
 FAMILY = family_for("srgan")
 
 
-def png(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def unpng(b64: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
 
 
 @pytest.fixture(scope="module")

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
 
 from common import superres as sr
 from tests.utils.stack import Stack
+from tests.utils.images import png, unpng
 
 
-def png(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def unpng(b64: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
 
 
 @pytest.fixture(scope="module")
