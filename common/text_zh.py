@@ -225,6 +225,8 @@ def lookup_batch(id_lists: Sequence[np.ndarray], vectors: np.ndarray, length: in
 
     One fancy-indexing assignment for the whole batch (no Python loop over tokens).
     """
+    if len(id_lists) == 1 and (length is None or length == len(id_lists[0])):  # one text: no padding to place
+        return vectors[np.asarray(id_lists[0])][None]
     lengths = np.fromiter((len(ids) for ids in id_lists), dtype=np.int64, count=len(id_lists))
     t = int(lengths.max(initial=0)) if length is None else int(length)
     if lengths.size and lengths.max() > t:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -26,6 +26,7 @@ from gateway.api.responses import ORJSONResponse
 from gateway.api.routes import admin, health, models, predict
 from gateway.backend import Backend
 from gateway.core.config import Settings
+from gateway.deps import require_api_key
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.registry import ModelRecord, Registry
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     api_errors.install(app)
-    app.include_router(predict.router)
+    # the API-key check is a router dependency only when keys are configured: no per-request cost otherwise
+    app.include_router(predict.router, dependencies=[Depends(require_api_key)] if settings.api_keys else [])
     app.include_router(models.router)
     app.include_router(health.router)
     if settings.admin_enabled:
@@ -116,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID", "Authorization"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID", "X-Request-Timeout-Ms", "Authorization"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)

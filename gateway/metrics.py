@@ -21,6 +21,7 @@ class Metrics:
         )
         self.errors = Counter("gateway_errors", "error responses by error code (kind)", ["code"], registry=r)
         self.batch_size = Histogram("gateway_batch_size", "rows per backend Predict call", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
+        self.batch_splits = Counter("gateway_batch_splits", "merged Predicts that failed and were retried one request at a time", ["model"], registry=r)
         self.current_version = Gauge("gateway_model_version", "version unpinned requests of a model go to (-1 = none)", ["model"], registry=r)
         self.label_version = Gauge("gateway_model_label_version", "version a label (stable, canary, ...) points at, as configured", ["model", "label"], registry=r)
         self.canary_share = Gauge("gateway_canary_share", "share (0..1) of unpinned requests sent to the canary label", ["model"], registry=r)

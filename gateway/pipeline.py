@@ -5,7 +5,10 @@ the backend call is pinned to it. If the backend answers NOT_FOUND for a version
 backend swapped or restarted between two registry polls), the registry is refreshed once and the whole
 pipeline re-runs on the new record — again one version end to end — so a swap loses no request. A version
 the *user* pinned is not silently replaced: NOT_FOUND becomes 404 or 503 (still loading).
-Hooks are synchronous and run in the thread pool (one style, as the family interface says).
+Hooks are synchronous (one style, as the family interface says). They run in the thread pool, or on the
+event loop for families whose hooks take microseconds (`Family.light_hooks`): a thread hop costs more than
+their work. Each request carries a deadline (GATEWAY_BACKEND_TIMEOUT_S, shortened by `X-Request-Timeout-Ms`);
+batchable families' backend calls go through the micro-batcher when batching is on for the model.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -21,11 +24,13 @@ from pydantic import BaseModel
 
 from gateway import errors as E
 from gateway.backend import Backend
+from gateway.batching import MicroBatcher
 from gateway.families import Family
 from gateway.metrics import Metrics
 from gateway.registry import Registry
 
 MAX_ATTEMPTS = 5  # first try + refreshes after NOT_FOUND at a swap
+STAGES = ("preprocess", "backend", "postprocess", "total")
 SWAP_BACKOFF_S = 0.02  # doubles per attempt when the refresh found nothing new yet (status lagging Predict)
 
 
@@ -36,6 +41,7 @@ class PredictCall:
     inputs: BaseModel
     version: int | None = None
     version_label: str | None = None
+    deadline: float | None = None  # time.monotonic(); None = now + GATEWAY_BACKEND_TIMEOUT_S
 
 
 @dataclass
@@ -55,19 +61,29 @@ class Pipeline:
         self.backend = backend
         self.executor = executor
         self.metrics = metrics
-        self.inline_hooks = registry.settings.inline_hooks
+        self.settings = registry.settings
+        self.batcher = MicroBatcher(backend, metrics, self.settings.batch_policy)
+        self._series: dict[tuple[str, str], list[Any]] = {}
 
     async def run_blocking(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
 
-    async def run_hook(self, fn: Any, *args: Any) -> Any:
-        """A family hook: in the pool (default), or inline when GATEWAY_INLINE_HOOKS is set."""
-        if self.inline_hooks:
-            return fn(*args)
-        return await self.run_blocking(fn, *args)
+    def _latency_series(self, model: str, version: str) -> list[Any]:
+        """The four stage histograms of one model version (label lookups cached: they cost on every request)."""
+        key = (model, version)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = [self.metrics.latency.labels(model, version, s) for s in STAGES]
+        return series
+
+    def inline(self, family: Family[Any]) -> bool:
+        forced = self.settings.inline_hooks
+        return family.light_hooks if forced is None else forced
 
     async def predict(self, call: PredictCall, request_id: str) -> PredictResult:
         pinned = call.version is not None or call.version_label is not None
+        if call.deadline is None:
+            call = replace(call, deadline=time.monotonic() + self.settings.backend_timeout_s)
         for attempt in range(MAX_ATTEMPTS):
             record = self.registry.get(call.model)
             served = record.resolve(call.version, call.version_label, request_id)
@@ -83,22 +99,38 @@ class Pipeline:
 
     async def _once(self, call: PredictCall, served: Any) -> PredictResult:
         family, version, label_v = call.family, served.version, str(served.version)
+        inline = self.inline(family)
+        deadline = call.deadline or time.monotonic() + self.settings.backend_timeout_s
         t0 = time.perf_counter()
-        arrays = await self.run_hook(family.preprocess, call.inputs, served.assets)
+        if inline:
+            arrays = family.preprocess(call.inputs, served.assets)
+        else:
+            arrays = await self.run_blocking(family.preprocess, call.inputs, served.assets)
         t1 = time.perf_counter()
-        rows = _batch_rows(arrays)
-        if rows is not None:
-            self.metrics.batch_size.labels(call.model).observe(rows)
-        outputs = await self.backend.predict(
-            call.model, version, arrays, family.output_filter(call.inputs), signature_name=family.signature_name(call.inputs)
-        )
+        output_filter, signature = family.output_filter(call.inputs), family.signature_name(call.inputs)
+        queue_ms = None
+        if self.batcher.enabled_for(call.model, family):
+            batched = await self.batcher.predict(call.model, version, family, arrays, output_filter, signature, deadline)
+            outputs, queue_ms = batched.outputs, batched.queue_ms
+        else:
+            rows = _batch_rows(arrays)
+            if rows is not None:
+                self.metrics.batch_size.labels(call.model).observe(rows)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise E.BackendTimeout(f"Predict {call.model} version {version}: the request's deadline passed before it was sent")
+            outputs = await self.backend.predict(call.model, version, arrays, output_filter, timeout=remaining, signature_name=signature)
         t2 = time.perf_counter()
-        result = await self.run_hook(family.postprocess, outputs, served.assets, call.inputs)
+        if inline:
+            result = family.postprocess(outputs, served.assets, call.inputs)
+        else:
+            result = await self.run_blocking(family.postprocess, outputs, served.assets, call.inputs)
         t3 = time.perf_counter()
         timing = {"preprocess": (t1 - t0) * 1e3, "backend": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
-        lat = self.metrics.latency
-        for stage, ms in timing.items():
-            lat.labels(call.model, label_v, stage).observe(ms / 1e3)
+        for series, ms in zip(self._latency_series(call.model, label_v), timing.values()):
+            series.observe(ms / 1e3)
+        if queue_ms is not None:
+            timing["queue"] = queue_ms  # part of "backend": waiting for batch-mates
         out = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
         return PredictResult(call.model, version, out, {k: round(v, 3) for k, v in timing.items()})
 

@@ -21,7 +21,7 @@ import logging
 import time
 import weakref
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
@@ -37,7 +37,6 @@ log = logging.getLogger("gateway.registry")
 
 Status = Literal["available", "loading", "pending", "unsupported"]
 STABLE, CANARY = "stable", "canary"
-ASSET_RETRY_S = 30.0  # a version whose assets failed to load is retried this often
 
 
 @dataclass(eq=False)
@@ -65,6 +64,7 @@ class ModelRecord:
     message: str
     generation: int
     backend_down: bool = False  # placeholder record: the backend never answered for this model yet
+    asset_failures: Mapping[int, str] = field(default_factory=dict)  # version -> why its assets did not load
 
     @property
     def default_version(self) -> int | None:
@@ -104,6 +104,11 @@ class ModelRecord:
         return self.served[default]
 
     def _raise_version_missing(self, version: int, what: str) -> None:
+        if version in self.asset_failures:
+            raise E.ModelNotReady(
+                f"{what} of model {self.name!r} is loaded on the backend but the gateway cannot serve it: "
+                f"{self.asset_failures[version]} (retried every GATEWAY_ASSET_RETRY_S)"
+            )
         state = self.backend_states.get(version)
         if state is not None and state.state in ("START", "LOADING", "AVAILABLE"):
             raise E.ModelNotReady(f"{what} of model {self.name!r} is still loading")
@@ -280,6 +285,7 @@ class Registry:
         states = await self.backend.model_status(name)
         served: dict[int, ServedVersion] = {}
         problems = []
+        asset_failures: dict[int, str] = {}
         for v, st in states.items():
             if st.state != "AVAILABLE":
                 if st.state == "END" and st.error:
@@ -290,8 +296,9 @@ class Registry:
                 continue
             version_dir = base / str(v)
             failure = self._asset_failures.get((name, v))
-            if failure and time.monotonic() - failure[0] < ASSET_RETRY_S:
+            if failure and time.monotonic() - failure[0] < self.settings.asset_retry_s:
                 problems.append(failure[1])
+                asset_failures[v] = failure[1]
                 continue
             try:
                 served[v] = await self._run_blocking(self._load_version, family, name, v, version_dir)
@@ -301,6 +308,7 @@ class Registry:
                 log.error("model %s: %s", name, msg)
                 self._asset_failures[(name, v)] = (time.monotonic(), msg)
                 problems.append(msg)
+                asset_failures[v] = msg
         effective: dict[str, int] = {}
         for label, target in labels.items():
             if target in served:
@@ -313,7 +321,8 @@ class Registry:
             status = "pending"
         else:
             status = "loading"
-        return ModelRecord(name, family, status, served, labels, effective, states, on_disk, share, "; ".join(problems), 0)
+        return ModelRecord(name, family, status, served, labels, effective, states, on_disk, share, "; ".join(problems), 0,
+                           asset_failures=asset_failures)
 
     def _load_version(self, family: Family[Any], name: str, version: int, version_dir: Path) -> ServedVersion:
         """In the thread pool: read the manifest and the family's assets of exactly this version."""

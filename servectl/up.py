@@ -33,15 +33,17 @@ class Stack:
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.stopping = threading.Event()
 
-    def start(self, name: str, args: list[str], env: dict[str, str] | None = None, stream: bool = False) -> subprocess.Popen:
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None, stream: bool = False, log: Path | None = None) -> subprocess.Popen:
+        """`stream`: the caller reads stdout; `log`: stdout+stderr go to this file; neither: inherited."""
+        out = open(log, "ab") if log is not None else (subprocess.PIPE if stream else None)  # noqa: SIM115 (the child owns it)
         proc = subprocess.Popen(
             args,
             cwd=REPO_ROOT,
             env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE if stream else None,
-            stderr=subprocess.STDOUT if stream else None,
-            text=True,
-            bufsize=1,
+            stdout=out,
+            stderr=subprocess.STDOUT if (stream or log is not None) else None,
+            text=log is None,
+            bufsize=1 if log is None else -1,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         self.procs.append((name, proc))

@@ -221,6 +221,7 @@ def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
                 **spec.extra,
             }
             mf.manifest_path(tmp).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default))
+            check_gateway_assets(tmp, spec.model)
             _fsync_tree(tmp)
             final = model_dir / str(version)
             os.rename(tmp, final)
@@ -231,6 +232,21 @@ def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_gateway_assets(version_dir: Path, model: str) -> None:
+    """The gateway family's own `load_assets` on the new version, before it is published: TF Serving's
+    default policy unloads the previous version as soon as this one loads, so a version whose assets the
+    gateway cannot read would take the model offline. Models without a gateway family are not checked."""
+    from gateway.families import family_for
+
+    family = family_for(model)
+    if family is None:
+        return
+    try:
+        family.load_assets(version_dir, mf.read_manifest(version_dir))
+    except Exception as e:
+        raise ExportError(f"{model}: the gateway family {family.name!r} cannot load this version's assets: {e}") from e
 
 
 def _json_default(o: Any) -> Any:

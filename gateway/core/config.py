@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.batching import BatchPolicy
 
 MiB = 1 << 20
 PLACEHOLDER_TOKENS = {"changethis", "change-me", "changeme", "secret", "admin"}
@@ -29,6 +31,15 @@ def _split_list(value: Any) -> Any:
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
     return value
+
+
+class BatchOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    max_batch_size: int | None = Field(None, ge=1)
+    max_latency_ms: float | None = Field(None, ge=0)
+    send_when_idle: bool | None = None
 
 
 class Settings(BaseSettings):
@@ -57,15 +68,18 @@ class Settings(BaseSettings):
     retry_backoff_s: float = Field(0.05, gt=0, description="first backoff between attempts (doubles, with jitter)")
     max_message_bytes: int = Field(256 * MiB, ge=4 * MiB, description="gRPC send/receive message limit")
     reconnect_backoff_max_s: float = Field(2.0, gt=0, description="cap of gRPC's reconnect backoff (a restarted backend is found this fast)")
+    asset_retry_s: float = Field(30.0, gt=0, description="how often the assets of a version that failed to load are tried again")
     refresh_interval_s: float = Field(0.5, gt=0, description="how often the registry polls GetModelStatus and models.config")
 
     # --- limits
     max_body_bytes: int = Field(16 * MiB, ge=1024, description="largest request body (JSON or multipart); larger -> 413")
     max_form_fields: int = Field(32, ge=1, description="largest number of multipart fields")
-    max_form_files: int = Field(8, ge=1, description="largest number of multipart files")
+    max_form_files: int = Field(32, ge=1, description="largest number of multipart files (the classifiers take batches of up to 32 images)")
     hook_threads: int = Field(4, ge=1, description="thread pool for family hooks and asset loading")
-    inline_hooks: bool = Field(
-        False, description="run family hooks on the event loop instead of the pool (saves two thread hops; only for families with tiny hooks)"
+    inline_hooks: bool | None = Field(
+        None,
+        description="run family hooks on the event loop (true) or in the pool (false); unset = each family's choice "
+        "(`Family.light_hooks`: antispam inline, image families in the pool)",
     )
     retry_after_s: int = Field(1, ge=1, description="Retry-After when the backend is down")
     loading_retry_after_s: int = Field(5, ge=1, description="Retry-After when a model is loading or has no version yet")
@@ -88,10 +102,17 @@ class Settings(BaseSettings):
     )
     admin_load_timeout_s: float = Field(120.0, gt=0, description="how long a label move waits for its version to become AVAILABLE")
 
-    # --- batching (issue 11; placeholders read by the micro-batcher)
-    batching_enabled: bool = Field(False, description="merge concurrent requests of batchable families")
-    batch_max_size: int = Field(32, ge=1, description="largest merged batch")
-    batch_timeout_ms: float = Field(2.0, ge=0, description="longest wait for a batch to fill")
+    # --- batching (gateway/batching.py): defaults for every batchable model, `batching` overrides per model
+    batching_enabled: bool = Field(False, description="merge concurrent requests of batchable families (antispam, vgg16, inception_v3)")
+    batch_max_size: int = Field(32, ge=1, description="largest merged batch, in rows (a request with more rows is sent alone)")
+    batch_max_latency_ms: float = Field(2.0, ge=0, description="longest a request waits in the queue for batch-mates while a batch is in flight")
+    batch_send_when_idle: bool = Field(
+        True, description="send a request at once when nothing of its model is queued or in flight (false: always wait max_latency_ms)"
+    )
+    batching: dict[str, BatchOverride] = Field(
+        default_factory=dict,
+        description='per-model overrides, JSON: `{"antispam": {"enabled": true, "max_batch_size": 64, "max_latency_ms": 1, "send_when_idle": true}}`',
+    )
 
     @field_validator("api_keys", "cors_origins", "family_modules", mode="before")
     @classmethod
@@ -116,6 +137,15 @@ class Settings(BaseSettings):
                     "(or GATEWAY_ENVIRONMENT=development for local use)"
                 )
         return self
+
+    def batch_policy(self, model: str) -> BatchPolicy:
+        o = self.batching.get(model) or BatchOverride()
+        return BatchPolicy(
+            enabled=self.batching_enabled if o.enabled is None else o.enabled,
+            max_batch_size=o.max_batch_size or self.batch_max_size,
+            max_latency_ms=self.batch_max_latency_ms if o.max_latency_ms is None else o.max_latency_ms,
+            send_when_idle=self.batch_send_when_idle if o.send_when_idle is None else o.send_when_idle,
+        )
 
     @property
     def admin_enabled(self) -> bool:

@@ -11,10 +11,14 @@ Contract:
 - `preprocess(inputs, assets)` returns numpy arrays keyed by the signature's input aliases, first axis = batch.
   It raises `gateway.errors.InvalidInput` (or another 4xx GatewayError) naming what was wrong and what is accepted.
 - `postprocess(outputs, assets, inputs)` gets numpy arrays keyed by output alias and returns `Outputs`.
-- Hooks are synchronous (CPU work); the pipeline runs them in a thread pool. One style only (KServe pays
-  for supporting both).
-- Batching (gateway micro-batcher): a family with `batchable = True` returns a batch from preprocess that can
-  be concatenated with other requests' batches along axis 0 after padding axis 1 with `pad_values[alias]`.
+- Hooks are synchronous (CPU work); the pipeline runs them in a thread pool, or on the event loop when the
+  family sets `light_hooks = True` (hooks of well under a millisecond: a thread hop would cost more). One
+  style of hook only (KServe pays for supporting both).
+- Batching (gateway/batching.py): a family with `batchable = True` returns a batch from preprocess that can
+  be concatenated with other requests' batches along axis 0. Inputs named in `pad_values` may differ in
+  their other axes and are padded with that value (it must be inert for the model, like antispam's zero
+  vectors that its mask skips); postprocess then gets its own rows, still padded, and trims them as it
+  would trim the padding between the texts of one request.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Family(ABC, Generic[AssetsT]):
     file_fields: ClassVar[tuple[str, ...]] = ()  # multipart file fields accepted (empty: JSON only)
     batchable: ClassVar[bool] = False
     pad_values: ClassVar[dict[str, float]] = {}
+    light_hooks: ClassVar[bool] = False
 
     @abstractmethod
     def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> AssetsT: ...

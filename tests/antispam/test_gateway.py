@@ -10,18 +10,27 @@ import pytest
 
 from tests.antispam.test_family import LONG, SPAMMY, run
 from tests.gateway.gateway_process import GatewayProcess
+from tests.utils.batching import batch_histogram, fixed_window_env, post_all
 from tests.utils.servers import ModelServerProcess, wait_model_available
 
 TEXTS = [SPAMMY, "好的，明天见", "亲爱的会员：x月x日店庆全场五折，详询xxxxxxxxxxx", "ＷｅＣｈａｔ加我", "hello world"]
 
 
 @pytest.fixture(scope="module")
-def gateway_url(antispam_repo: Path) -> Iterator[str]:
+def gateways(antispam_repo: Path) -> Iterator[tuple[str, str]]:
+    """(batching off, batching on in a fixed window) in front of one modelserver."""
     with ModelServerProcess(antispam_repo / "models.config") as server:
         wait_model_available(server.address, "antispam", 1)
-        with GatewayProcess(server.address, antispam_repo) as gateway:
-            gateway.wait_ready()
-            yield gateway.url
+        with GatewayProcess(server.address, antispam_repo) as plain, \
+                GatewayProcess(server.address, antispam_repo, env=fixed_window_env(["antispam"], 1500)) as batching:
+            plain.wait_ready()
+            batching.wait_ready()
+            yield plain.url, batching.url
+
+
+@pytest.fixture(scope="module")
+def gateway_url(gateways: tuple[str, str]) -> str:
+    return gateways[0]
 
 
 def predict(url: str, inputs: object) -> httpx.Response:
@@ -46,6 +55,23 @@ def test_gateway_alone_vs_batched_with_long_text(gateway_url: str) -> None:
     batched = predict(gateway_url, {"texts": [LONG, SPAMMY]}).json()["outputs"]
     assert batched["results"][0]["n_tokens"] > 5 * alone["n_tokens"]
     assert abs(alone["spam_probability"] - batched["results"][1]["spam_probability"]) < 1e-5
+
+
+def test_micro_batching_never_changes_a_result(gateways: tuple[str, str]) -> None:
+    """Each text alone (batching off) vs merged into one Predict with texts of other lengths: the padding
+    with zero vectors is inert under the model's mask, so probabilities agree within 1e-5."""
+    plain, batching = gateways
+    texts = [*TEXTS, LONG, "好"]
+    alone = [predict(plain, {"text": t}).json()["outputs"] for t in texts]
+    before = batch_histogram(batching, "antispam")
+    responses = post_all(batching, [{"model": "antispam", "inputs": {"text": t}} for t in texts])
+    calls, rows = (a - b for a, b in zip(batch_histogram(batching, "antispam"), before))
+    assert rows == len(texts) and calls < len(texts), f"{calls} Predict calls for {len(texts)} texts: nothing was merged"
+    for text, a, r in zip(texts, alone, responses):
+        assert r.status_code == 200, r.text
+        b = r.json()["outputs"]
+        assert abs(a["spam_probability"] - b["spam_probability"]) <= 1e-5, text
+        assert (a["label"], a["n_tokens"], a["unknown_ratio"]) == (b["label"], b["n_tokens"], b["unknown_ratio"])
 
 
 @pytest.mark.parametrize(

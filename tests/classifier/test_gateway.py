@@ -12,18 +12,44 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.utils.batching import batch_histogram, fixed_window_env, post_all
 from tests.utils.servers import ModelServerProcess
 
 
 @pytest.fixture(scope="module")
-def gateway(cls_repo: Path) -> Iterator[str]:
+def gateways(cls_repo: Path) -> Iterator[tuple[str, str]]:
+    """(batching off, vgg16 batched in a fixed window) in front of one modelserver."""
     from tests.gateway.gateway_process import GatewayProcess
 
     with ModelServerProcess(cls_repo / "models.config") as server:
-        env = {"GATEWAY_IMAGE_MAX_PIXELS": "4000000", "GATEWAY_MAX_FORM_FILES": "32"}
-        with GatewayProcess(server.address, cls_repo, env=env) as gw:
+        env = {"GATEWAY_IMAGE_MAX_PIXELS": "4000000"}  # GATEWAY_MAX_FORM_FILES: the default (32) is the batch limit
+        with GatewayProcess(server.address, cls_repo, env=env) as gw, \
+                GatewayProcess(server.address, cls_repo, env={**env, **fixed_window_env(["vgg16"], 1500)}) as batching:
             gw.wait_ready(timeout=300)
-            yield gw.url
+            batching.wait_ready(timeout=300)
+            yield gw.url, batching.url
+
+
+@pytest.fixture(scope="module")
+def gateway(gateways: tuple[str, str]) -> str:
+    return gateways[0]
+
+
+def test_micro_batching_never_changes_a_result(gateways: tuple[str, str]) -> None:
+    """Each image alone vs merged with others into one Predict: probabilities agree within 1e-5."""
+    plain, batching = gateways
+    images = [png(digit=True), png((255, 0, 0), (20, 12)), png((0, 90, 200), (5, 30)), png((9, 9, 9), (64, 64), digit=True)]
+    bodies = [{"model": "vgg16", "inputs": {"image": base64.b64encode(b).decode(), "top_k": 10}} for b in images]
+    alone = [httpx.post(plain + "/predict", json=body, timeout=120).json()["outputs"] for body in bodies]
+    before = batch_histogram(batching, "vgg16")
+    responses = post_all(batching, bodies)
+    calls, rows = (a - b for a, b in zip(batch_histogram(batching, "vgg16"), before))
+    assert rows == len(images) and calls < len(images), f"{calls} Predict calls for {len(images)} images: nothing was merged"
+    for a, r in zip(alone, responses):
+        assert r.status_code == 200, r.text
+        pa = {p["index"]: p["probability"] for p in a["predictions"][0]["top_k"]}
+        pb = {p["index"]: p["probability"] for p in r.json()["outputs"]["predictions"][0]["top_k"]}
+        assert pa.keys() == pb.keys() and all(abs(pa[i] - pb[i]) <= 1e-5 for i in pa)
 
 
 def png(colour=(0, 0, 0), size=(8, 8), digit: bool = False) -> bytes:
@@ -70,6 +96,7 @@ def test_multipart_batch_and_json_batch_with_features(gateway: str) -> None:
     ({"files": {"image": ("x.png", png(), "image/png")}, "data": {"model": "vgg16", "top_k": "50"}}, 422, "top_k"),
     ({"json": {"model": "vgg16", "inputs": {"image": "@@@"}}}, 422, "base64"),
     ({"json": {"model": "vgg16", "inputs": {"image": "", "top_k": 0}}}, 422, "top_k"),
+    ({"files": [("image", (f"{i}.png", b"x", "image/png")) for i in range(33)]}, 400, "Too many files"),
 ])
 def test_bad_input_is_a_clear_4xx_and_service_stays_up(gateway: str, send: dict, status: int, words: str) -> None:
     kwargs = dict(send)

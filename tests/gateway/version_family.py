@@ -3,6 +3,7 @@ response ever mixes one version's assets with another version's graph.
 
 Graph (built in the test, published with `training.export.publish`): y = x + tag * 1000; if min(x) is below
 -1e6 the graph first spins `-min(x) - 1e6` loop iterations (a deterministic slow request for deadline tests).
+A value >= 1e30 makes the graph fail (INVALID_ARGUMENT), for batch failure-isolation tests.
 Asset `assets.extra/tag.txt` holds the same tag. postprocess reports both: `graph_tag` (recovered from y - x)
 and `asset_tag`. The gateway imports this module through GATEWAY_FAMILY_MODULES; it never imports
 TensorFlow (only `write_savedmodel` does, in the test process).
@@ -24,6 +25,7 @@ MODEL = "versioned"
 PENDING_MODEL = "versioned_pending"  # configured, never published: "pending" -> 503 + Retry-After
 SIGNATURE = Signature(inputs={"x": TensorSpec("float32", (-1, -1))}, outputs={"y": TensorSpec("float32", (-1, -1))})
 SPIN_OFFSET = 1e6
+POISON_AT = 1e30  # a value at or above this fails the graph (INVALID_ARGUMENT): one bad member of a batch
 
 
 class VersionInputs(BaseModel):
@@ -45,6 +47,9 @@ class VersionFamily(Family[int]):
     Outputs = VersionOutputs
     example = {"x": [1.0, 2.0, 3.0]}
     file_fields = ("x",)
+    batchable = True
+    pad_values = {"x": 0.0}  # y = x + tag*1000 row-wise: padding changes no real element; postprocess trims it
+    light_hooks = True
 
     def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> int:
         return int((version_dir / "assets.extra" / "tag.txt").read_text())
@@ -55,8 +60,8 @@ class VersionFamily(Family[int]):
 
     def postprocess(self, outputs: dict[str, np.ndarray], assets: int, inputs: BaseModel) -> BaseModel:
         assert isinstance(inputs, VersionInputs)
-        y = outputs["y"][0]
         x = np.asarray(inputs.x, dtype=np.float32)
+        y = outputs["y"][0][: x.size]  # batched with longer requests: drop the padding
         graph_tag = int(round(float(np.mean(y - x)) / 1000.0))
         return VersionOutputs(y=y.tolist(), graph_tag=graph_tag, asset_tag=assets)
 
@@ -78,7 +83,9 @@ def write_savedmodel(directory: Path, tag: int) -> None:
         def serve(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
             spins = tf.cast(tf.clip_by_value(-tf.reduce_min(x) - SPIN_OFFSET, 0.0, 1e9), tf.int64)
             _, acc = tf.while_loop(lambda i, a: i < spins, lambda i, a: (i + 1, a + 1.0), (tf.constant(0, tf.int64), tf.constant(0.0)))
-            return {"y": x + float(tag) * 1000.0 + 0.0 * acc}
+            check = tf.debugging.assert_less(tf.reduce_max(x), POISON_AT, message="poisoned input")
+            with tf.control_dependencies([check]):
+                return {"y": x + float(tag) * 1000.0 + 0.0 * acc}
 
     module = Versioned()
     tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})

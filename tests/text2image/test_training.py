@@ -14,7 +14,7 @@ def test_train_publishes_a_version_with_metrics(tmp_path) -> None:
 
     published = train(
         "text2image", preset="tiny", repo=tmp_path / "repo",
-        n_train=64, n_val=16, n_test=28, encoder_steps=2, gan_steps=2, judge_epochs=1, eval_captions=20, batch=16,
+        n_train=64, n_val=16, n_test=28, encoder_steps=2, gan_steps=2, judge_epochs=1, judge_images=28, eval_captions=20, batch=16,
     )
     manifest = read_manifest(published.path)
     m = manifest["metrics"]

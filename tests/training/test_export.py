@@ -115,3 +115,20 @@ def test_keras_model_must_run_as_tf_serving_runs_it(tmp_path: Path) -> None:
     tracked = keras_writer(model, {"serving_default": (lambda x: {"y": model(x)}, [tf.TensorSpec([None, 3], tf.float32, name="x")])})
 
     assert publish(_spec(write_savedmodel=tracked), tmp_path).version == 1
+
+
+def test_version_whose_gateway_assets_do_not_load_publishes_nothing(tmp_path: Path) -> None:
+    """TF Serving unloads the previous version once a new one loads: a version the gateway family cannot
+    read would take the model offline, so publish refuses it (here the version test family's tag asset)."""
+    from tests.gateway.version_family import MODEL, SIGNATURE, write_savedmodel
+
+    spec = ExportSpec(
+        model=MODEL, family="versiontest", preset="tiny", write_savedmodel=lambda d: write_savedmodel(d, 1),
+        warmup_inputs={"x": np.ones((1, 2), np.float32)}, training_data_hash="sha256:none",
+        assets={"tag.txt": b"one"}, signature=SIGNATURE,
+    )
+    with pytest.raises(ExportError, match="gateway family 'versiontest' cannot load"):
+        publish(spec, tmp_path)
+    assert repository.list_versions(tmp_path / MODEL) == {}
+    spec = ExportSpec(**{**spec.__dict__, "assets": {"tag.txt": b"1"}})
+    assert publish(spec, tmp_path).version == 1

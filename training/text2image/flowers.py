@@ -193,10 +193,11 @@ def all_combinations() -> list[tuple[str, str]]:
     return [(p, c) for p in PETAL_NAMES for c in CENTRE_NAMES]
 
 
-def generate(n: int, seed: int, *, held_out: bool) -> FlowerSet:
-    """`n` flowers; `held_out=False` draws only training combinations, `True` only the held-out ones."""
+def generate(n: int, seed: int, *, held_out: bool | None) -> FlowerSet:
+    """`n` flowers; `held_out=False` draws only training combinations, `True` only the held-out ones,
+    `None` every combination (the attribute judge's own renders)."""
     rng = np.random.Generator(np.random.PCG64(seed))
-    combos = sorted(c for c in all_combinations() if (c in HELD_OUT_COMBINATIONS) == held_out)
+    combos = sorted(c for c in all_combinations() if held_out is None or (c in HELD_OUT_COMBINATIONS) == held_out)
     images = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
     attrs_list: list[Attributes] = []
     captions: list[list[str]] = []

@@ -26,6 +26,7 @@ class Preset:
     lr: float
     beta1: float
     judge_epochs: int  # attribute classifier on the real renders
+    judge_images: int  # its own renders of every colour combination (seed + 11; never the test images)
     eval_captions: int  # held-out captions generated for the colour accuracies
     log_every: int
 
@@ -47,11 +48,11 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny", n_train=2100, n_val=210, n_test=350, seed=12,
         embed_dim=64, text_dim=128, code_dim=64, z_dim=16, gf_dim=8, df_dim=8, batch=32,
-        encoder_steps=300, gan_steps=1200, lr=2e-4, beta1=0.5, judge_epochs=3, eval_captions=700, log_every=50,
+        encoder_steps=300, gan_steps=4000, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=100,
     ),
     "book": Preset(
         name="book", n_train=8000, n_val=800, n_test=1400, seed=12,
         embed_dim=256, text_dim=128, code_dim=128, z_dim=512, gf_dim=128, df_dim=64, batch=64,
-        encoder_steps=6000, gan_steps=60000, lr=2e-4, beta1=0.5, judge_epochs=10, eval_captions=3500, log_every=200,
+        encoder_steps=6000, gan_steps=60000, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
     ),
 }

@@ -6,6 +6,8 @@ family inputs (422) -> version/label (404/503) -> the pipeline."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -17,7 +19,6 @@ from gateway import errors as E
 from gateway.api.errors import describe_validation_errors
 from gateway.api.responses import ORJSONResponse
 from gateway.core.config import Settings
-from gateway.deps import ApiKeyDep
 from gateway.families import Family, UploadedFile
 from gateway.pipeline import Pipeline, PredictCall
 from gateway.registry import Registry
@@ -44,6 +45,19 @@ def _validate_inputs(family: Family[Any], inputs: Any) -> Any:
     except ValidationError as e:
         fields = ", ".join(family.Inputs.model_fields) or "none"
         raise E.InvalidInput(describe_validation_errors(e.errors(), prefix="inputs", accepted=f"inputs fields of {family.name!r}: {fields}")) from None
+
+
+def request_deadline(header: str | None, cap_s: float) -> float | None:
+    """`X-Request-Timeout-Ms`: the client's own deadline for this request (at most GATEWAY_BACKEND_TIMEOUT_S)."""
+    if header is None:
+        return None
+    try:
+        ms = float(header)
+    except ValueError:
+        ms = float("nan")
+    if not ms > 0 or ms == float("inf"):
+        raise E.BadRequest(f"header X-Request-Timeout-Ms must be a positive number of milliseconds, got {header!r}")
+    return time.monotonic() + min(ms / 1e3, cap_s)
 
 
 async def parse_json(request: Request, registry: Registry) -> PredictCall:
@@ -121,8 +135,12 @@ async def parse_multipart(request: Request, registry: Registry, settings: Any) -
         "`version`/`version_label`, the family's file fields). Unpinned requests go to the `stable` label, else the "
         "latest served version (a configured canary share goes to `canary`). See the examples per model."
     ),
+    openapi_extra={"parameters": [{
+        "name": "X-Request-Timeout-Ms", "in": "header", "required": False, "schema": {"type": "number", "exclusiveMinimum": 0},
+        "description": "this request's deadline in milliseconds (capped by GATEWAY_BACKEND_TIMEOUT_S); 504 when it passes",
+    }]},
 )
-async def predict(request: Request, _auth: ApiKeyDep) -> ORJSONResponse:
+async def predict(request: Request) -> ORJSONResponse:
     # the pipeline and settings are read from app.state directly: every dependency costs time on the hot path
     pipeline: Pipeline = request.app.state.pipeline
     settings: Settings = request.app.state.settings
@@ -135,6 +153,9 @@ async def predict(request: Request, _auth: ApiKeyDep) -> ORJSONResponse:
         call = await parse_multipart(request, registry, settings)
     else:
         raise E.UnsupportedMediaType(f"Content-Type {ctype or '(none)'!r} is not accepted; use {ACCEPTED_TYPES}")
+    deadline = request_deadline(request.headers.get("x-request-timeout-ms"), settings.backend_timeout_s)
+    if deadline is not None:
+        call = replace(call, deadline=deadline)
     entry = request.state.log
     result = await pipeline.predict(call, request.state.request_id)
     entry["version"] = result.version
