@@ -221,6 +221,11 @@ def _fail(item: _Item, error: BaseException) -> None:
         item.future.set_exception(error)
 
 
+def _expire(item: _Item, key: tuple[Any, ...]) -> None:
+    """Deadline passed: the caller gets 504; a queued item is then skipped at flush, an in-flight one ignored."""
+    _fail(item, _deadline_error(key))
+
+
 def _deadline_error(key: tuple[Any, ...]) -> E.BackendTimeout:
     return E.BackendTimeout(f"Predict {key[0]} version {key[1]}: the request's deadline passed before the model answered")
 
@@ -244,16 +249,15 @@ class MicroBatcher:
         if queue is None:
             queue = self.queues[key] = _Queue(self, key, family, self.policy_for(model))
         rows = _rows(arrays)
-        item = _Item(arrays, rows, deadline, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        item = _Item(arrays, rows, deadline, loop.create_future())
+        # the caller's deadline: one timer that fails the item's future (cheaper than wait_for + shield)
+        expiry = loop.call_at(loop.time() + max(deadline - time.monotonic(), 0.0), _expire, item, key)
         queue.submit(item)
         try:
-            outputs = await asyncio.wait_for(asyncio.shield(item.future), max(deadline - time.monotonic(), 0.0))
-        except TimeoutError:
-            item.future.cancel()  # a queued item is then skipped at flush; an in-flight one is ignored
-            raise _deadline_error(key) from None
-        except asyncio.CancelledError:
-            item.future.cancel()
-            raise
+            outputs = await item.future  # cancelling the caller cancels the future: flush then skips it
+        finally:
+            expiry.cancel()
         return BatchedResult(outputs, (item.sent - item.enqueued) * 1e3, item.batch_rows)
 
     def _forget_if_idle(self, key: tuple[Any, ...], queue: _Queue) -> None:

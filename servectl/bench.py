@@ -113,6 +113,40 @@ async def closed_loop(name: str, concurrency: int, duration: float, warmup: floa
     return run
 
 
+def http_worker_factory(host: str, port: int, request: bytes, connections: list[HttpConnection]) -> Callable[[], Awaitable[Callable[[], Awaitable[str | None]]]]:
+    """closed_loop's `make_worker` for HTTP: one keep-alive connection per worker (kept in `connections`)."""
+
+    async def make() -> Callable[[], Awaitable[str | None]]:
+        conn = HttpConnection(host, port, request)
+        connections.append(conn)
+
+        async def call() -> str | None:
+            status, payload = await conn.send()
+            return None if status == 200 else f"HTTP {status}: {payload[:200]!r}"
+
+        return call
+
+    return make
+
+
+def grpc_worker_factory(predict: Any, request: bytes | None) -> Callable[[], Awaitable[Callable[[], Awaitable[str | None]]]]:
+    """closed_loop's `make_worker` for direct gRPC: the serialized PredictRequest on a shared channel."""
+
+    async def make() -> Callable[[], Awaitable[str | None]]:
+        import grpc
+
+        async def call() -> str | None:
+            try:
+                await predict(request, timeout=60)
+            except grpc.aio.AioRpcError as e:
+                return f"{e.code().name}: {e.details()}"
+            return None
+
+        return call
+
+    return make
+
+
 def _direct_request(model: str, version: int, inputs: dict[str, Any], servables: Path, backend: str) -> tuple[bytes, Any]:
     """The serialized PredictRequest the gateway would send for `inputs` (same family code, same assets)."""
     from common import manifest as mf
@@ -166,31 +200,12 @@ async def bench_model(model: str, gateway: str, backend: str | None, servables: 
     direct_bytes = _direct_request(model, version, inputs, servables, backend)[0] if backend else None
 
     connections: list[HttpConnection] = []
-
-    async def http_worker() -> Callable[[], Awaitable[str | None]]:
-        conn = HttpConnection(host, port, http_request)
-        connections.append(conn)
-
-        async def call() -> str | None:
-            status, payload = await conn.send()
-            return None if status == 200 else f"HTTP {status}: {payload[:200]!r}"
-
-        return call
-
+    http_worker = http_worker_factory(host, port, http_request, connections)
     channel = None
     if backend:
         channel = grpc.aio.insecure_channel(backend, options=[("grpc.max_receive_message_length", 256 << 20), ("grpc.max_send_message_length", 256 << 20)])
         predict = channel.unary_unary(rpc.PREDICT.path, request_serializer=None, response_deserializer=predict_pb2.PredictResponse.FromString)
-
-    async def grpc_worker() -> Callable[[], Awaitable[str | None]]:
-        async def call() -> str | None:
-            try:
-                await predict(direct_bytes, timeout=60)
-            except grpc.aio.AioRpcError as e:
-                return f"{e.code().name}: {e.details()}"
-            return None
-
-        return call
+        grpc_worker = grpc_worker_factory(predict, direct_bytes)
 
     results = []
     try:

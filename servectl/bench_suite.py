@@ -36,7 +36,7 @@ import typer
 from common import manifest as mf
 from common import repository as repo_mod
 from servectl.app import app
-from servectl.bench import HttpConnection, Run, _direct_request, closed_loop, process_cpu_seconds
+from servectl.bench import HttpConnection, Run, _direct_request, closed_loop, grpc_worker_factory, http_worker_factory, process_cpu_seconds
 from servectl.up import Stack
 
 
@@ -151,19 +151,8 @@ async def _http_run(url: str, body: bytes, concurrency: int, duration: float, wa
         f"POST /predict HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     conns: list[HttpConnection] = []
-
-    async def make() -> Callable[[], Any]:
-        conn = HttpConnection(host, port, request)
-        conns.append(conn)
-
-        async def call() -> str | None:
-            status, payload = await conn.send()
-            return None if status == 200 else f"HTTP {status}: {payload[:200]!r}"
-
-        return call
-
     try:
-        return await closed_loop("gateway", concurrency, duration, warmup, make)
+        return await closed_loop("gateway", concurrency, duration, warmup, http_worker_factory(host, port, request, conns))
     finally:
         for c in conns:
             await c.close()
@@ -176,19 +165,8 @@ async def _grpc_run(address: str, request: bytes, concurrency: int, duration: fl
 
     channel = grpc.aio.insecure_channel(address, options=[("grpc.max_receive_message_length", 256 << 20), ("grpc.max_send_message_length", 256 << 20)])
     predict = channel.unary_unary(rpc.PREDICT.path, request_serializer=None, response_deserializer=predict_pb2.PredictResponse.FromString)
-
-    async def make() -> Callable[[], Any]:
-        async def call() -> str | None:
-            try:
-                await predict(request, timeout=60)
-            except grpc.aio.AioRpcError as e:
-                return f"{e.code().name}: {e.details()}"
-            return None
-
-        return call
-
     try:
-        return await closed_loop("direct gRPC", concurrency, duration, warmup, make)
+        return await closed_loop("direct gRPC", concurrency, duration, warmup, grpc_worker_factory(predict, request))
     finally:
         await channel.close()
 
