@@ -38,6 +38,8 @@ COPY training/ /app/training/
 COPY servectl/ /app/servectl/
 # servectl's other commands (bench, status) use the gateway's code; its dependencies are installed above
 COPY gateway/ /app/gateway/
+# servectl bench-suite loads SavedModels in process the way modelserver does (modelserver.loader)
+COPY modelserver/ /app/modelserver/
 # `servectl` as a command, as the pip-installed console script would provide it.
 RUN printf '#!/bin/sh\nexec python -m servectl "$@"\n' > /usr/local/bin/servectl && chmod 0755 /usr/local/bin/servectl
 
