@@ -144,7 +144,7 @@ class Backend:
         )
         for alias, array in inputs.items():
             try:
-                req.inputs[alias].CopyFrom(codec.make_tensor_proto(array, as_content=True))
+                codec.fill_tensor_proto(req.inputs[alias], array, as_content=True)
             except codec.TensorCodecError as e:
                 raise E.InvalidInput(f"input {alias!r} cannot be sent to the model: {e}") from None
         if output_filter:

@@ -93,14 +93,22 @@ def _string_array(array: np.ndarray) -> np.ndarray:
 
 def make_tensor_proto(array: np.ndarray | list | float | int | bytes | str, *, as_content: bool = True) -> tensor_pb2.TensorProto:
     """Encode ``array``; ``as_content`` writes ``tensor_content`` (the fast path), else the typed field."""
+    proto = tensor_pb2.TensorProto()
+    fill_tensor_proto(proto, array, as_content=as_content)
+    return proto
+
+
+def fill_tensor_proto(proto: tensor_pb2.TensorProto, array: np.ndarray | list | float | int | bytes | str, *, as_content: bool = True) -> None:
+    """Encode ``array`` into an existing (empty) proto, e.g. ``request.inputs[alias]``: the bytes are written
+    once, where they will be sent (``CopyFrom`` of a built proto would copy them a second time)."""
     array = np.asarray(array)
     dtype = numpy_to_dtype(array.dtype)
-    proto = tensor_pb2.TensorProto(dtype=dtype)
+    proto.dtype = dtype
     proto.tensor_shape.dim.extend(tensor_pb2.TensorShapeProto.Dim(size=int(d)) for d in array.shape)
     if dtype == types_pb2.DT_STRING:
         values = _string_array(array).ravel()
         proto.string_val.extend(v if isinstance(v, bytes) else str(v).encode("utf-8") for v in values)
-        return proto
+        return
     kind = _BY_DTYPE[dtype]
     array = np.ascontiguousarray(array, dtype=kind.numpy)
     if as_content:
@@ -111,7 +119,6 @@ def make_tensor_proto(array: np.ndarray | list | float | int | bytes | str, *, a
         getattr(proto, kind.field).extend(array.ravel().view(array.real.dtype).tolist())
     else:
         getattr(proto, kind.field).extend(array.ravel().tolist())
-    return proto
 
 
 def tensor_shape(proto: tensor_pb2.TensorProto) -> tuple[int, ...]:
