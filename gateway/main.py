@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.routing import Route
 
 from gateway.admin import Admin
 from gateway.api import errors as api_errors
@@ -109,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_errors.install(app)
     # the API-key check is a router dependency only when keys are configured: no per-request cost otherwise
     app.include_router(predict.router, dependencies=[Depends(require_api_key)] if settings.api_keys else [])
+    # POST /predict is answered by a plain Starlette route matched first (predict.predict_endpoint says why);
+    # the FastAPI route above only documents it
+    app.router.routes.insert(0, Route("/predict", predict.predict_endpoint, methods=["POST"], include_in_schema=False))
     app.include_router(models.router)
     app.include_router(health.router)
     if settings.admin_enabled:
