@@ -76,9 +76,12 @@ class Pipeline:
             series = self._series[key] = [self.metrics.latency.labels(model, version, s) for s in STAGES]
         return series
 
-    def inline(self, family: Family[Any]) -> bool:
+    async def run_hook(self, family: Family[Any], fn: Any, *args: Any) -> Any:
+        """A family hook: on the event loop for light hooks (GATEWAY_INLINE_HOOKS overrides), else in the pool."""
         forced = self.settings.inline_hooks
-        return family.light_hooks if forced is None else forced
+        if family.light_hooks if forced is None else forced:
+            return fn(*args)
+        return await self.run_blocking(fn, *args)
 
     async def predict(self, call: PredictCall, request_id: str) -> PredictResult:
         pinned = call.version is not None or call.version_label is not None
@@ -98,14 +101,10 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     async def _once(self, call: PredictCall, served: Any) -> PredictResult:
-        family, version, label_v = call.family, served.version, str(served.version)
-        inline = self.inline(family)
-        deadline = call.deadline or time.monotonic() + self.settings.backend_timeout_s
+        family, version, label_v, deadline = call.family, served.version, str(served.version), call.deadline
+        assert deadline is not None, "predict() sets the deadline"
         t0 = time.perf_counter()
-        if inline:
-            arrays = family.preprocess(call.inputs, served.assets)
-        else:
-            arrays = await self.run_blocking(family.preprocess, call.inputs, served.assets)
+        arrays = await self.run_hook(family, family.preprocess, call.inputs, served.assets)
         t1 = time.perf_counter()
         output_filter, signature = family.output_filter(call.inputs), family.signature_name(call.inputs)
         queue_ms = None
@@ -121,10 +120,7 @@ class Pipeline:
                 raise E.BackendTimeout(f"Predict {call.model} version {version}: the request's deadline passed before it was sent")
             outputs = await self.backend.predict(call.model, version, arrays, output_filter, timeout=remaining, signature_name=signature)
         t2 = time.perf_counter()
-        if inline:
-            result = family.postprocess(outputs, served.assets, call.inputs)
-        else:
-            result = await self.run_blocking(family.postprocess, outputs, served.assets, call.inputs)
+        result = await self.run_hook(family, family.postprocess, outputs, served.assets, call.inputs)
         t3 = time.perf_counter()
         timing = {"preprocess": (t1 - t0) * 1e3, "backend": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
         for series, ms in zip(self._latency_series(call.model, label_v), timing.values()):
