@@ -1,5 +1,7 @@
 """Dependencies named as types: a handler's signature says what it needs (`registry: RegistryDep`).
-Authorisation is a dependency, never a check inside a handler. All are `async def`: FastAPI runs plain
+Authorisation is a dependency, never a check inside a handler — with one exception: POST /predict is
+served by a plain Starlette route (routes/predict.py says why), which calls `require_api_key` itself.
+All are `async def`: FastAPI runs plain
 `def` dependencies in a thread pool, a thread hop per dependency per request for nothing."""
 
 from __future__ import annotations
@@ -10,9 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gateway import errors as E
-from gateway.backend import Backend
 from gateway.core.config import Settings
-from gateway.pipeline import Pipeline
 from gateway.registry import Registry
 
 
@@ -20,22 +20,12 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_backend(request: Request) -> Backend:
-    return request.app.state.backend
-
-
 async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-async def get_pipeline(request: Request) -> Pipeline:
-    return request.app.state.pipeline
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-BackendDep = Annotated[Backend, Depends(get_backend)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
 async def require_admin(request: Request, settings: SettingsDep) -> None:
@@ -65,4 +55,3 @@ async def require_api_key(request: Request, settings: SettingsDep) -> None:
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
-ApiKeyDep = Annotated[None, Depends(require_api_key)]
