@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from gateway.admin import Admin
 from gateway.api import errors as api_errors
+from gateway.api.app import GatewayApp
 from gateway.api.middleware import RequestContextMiddleware
 from gateway.api.responses import ORJSONResponse
 from gateway.api.routes import admin, health, models, predict
@@ -59,7 +60,7 @@ def configure_logging(level: str) -> None:
     logger.setLevel(level.upper())
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> GatewayApp:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     families = load_families(settings)
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await backend.close(grace=1.0)
             executor.shutdown(wait=True, cancel_futures=False)
 
-    app = FastAPI(
+    app = GatewayApp(
         title="TensorLayer book serving gateway",
         version="0.1.0",
         description="HTTP API in front of TF Serving / modelserver for the book's five model families. Errors are "
@@ -110,9 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_errors.install(app)
     # the API-key check is a router dependency only when keys are configured: no per-request cost otherwise
     app.include_router(predict.router, dependencies=[Depends(require_api_key)] if settings.api_keys else [])
-    # POST /predict is answered by a plain Starlette route matched first (predict.predict_endpoint says why);
-    # the FastAPI route above only documents it
-    app.router.routes.insert(0, Route("/predict", predict.predict_endpoint, methods=["POST"], include_in_schema=False))
+    # POST /predict is answered by a plain Starlette route matched first (predict.predict_endpoint says why),
+    # which the app also serves on a short ASGI path (gateway.api.app says why); the FastAPI route above only
+    # documents it
+    app.predict_route = Route("/predict", predict.predict_endpoint, methods=["POST"], include_in_schema=False)
+    app.router.routes.insert(0, app.predict_route)
     app.include_router(models.router)
     app.include_router(health.router)
     if settings.admin_enabled:

@@ -68,6 +68,8 @@ class ServerOptions:
     drain_timeout_seconds: float = 30.0
     num_load_threads: int = 1
     manage_state_interval_seconds: float = 0.1
+    tensorflow_intra_op_parallelism: int = 0  # 0: TF picks (one thread per core)
+    tensorflow_inter_op_parallelism: int = 0  # 0: TF picks; negative: every op runs in the RPC's own thread
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--drain_timeout_seconds", type=float, default=30.0, help="On SIGTERM, how long in-flight requests may take to finish."
     )
     p.add_argument("--num_load_threads", type=int, default=1, help="Threads loading versions (0: load on the manager thread).")
+    p.add_argument(
+        "--tensorflow_intra_op_parallelism",
+        type=int,
+        default=0,
+        help="Threads one op may use (TF Serving's flag; 0: TF picks one per core). 1 suits small models under "
+        "concurrent load: requests already run in parallel on the RPC threads.",
+    )
+    p.add_argument(
+        "--tensorflow_inter_op_parallelism",
+        type=int,
+        default=0,
+        help="Threads running independent ops of one request (TF Serving's flag; 0: TF picks). A negative value runs "
+        "every op in the RPC's own thread (TF's ConfigProto rule): no thread hand-offs, which halves a small RNN's latency.",
+    )
     return p
 
 
@@ -139,6 +155,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerOptions:
         grpc_max_threads=ns.grpc_max_threads,
         drain_timeout_seconds=ns.drain_timeout_seconds,
         num_load_threads=ns.num_load_threads,
+        tensorflow_intra_op_parallelism=ns.tensorflow_intra_op_parallelism,
+        tensorflow_inter_op_parallelism=ns.tensorflow_inter_op_parallelism,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -66,12 +67,34 @@ class SavedModelServable:
         self.session.close()
 
 
+@dataclass(frozen=True)
+class SessionThreads:
+    """TF Serving's `--tensorflow_intra_op_parallelism` / `--tensorflow_inter_op_parallelism` (0: TF picks).
+
+    TF sizes its thread pools from the first Session of a process, so every version a server loads should
+    use the same values: the server passes its one instance to every loader.
+    """
+
+    intra_op: int = 0
+    inter_op: int = 0
+
+    def config(self) -> Any:
+        import tensorflow as tf
+
+        return tf.compat.v1.ConfigProto(
+            allow_soft_placement=True,
+            intra_op_parallelism_threads=self.intra_op,
+            inter_op_parallelism_threads=self.inter_op,
+        )
+
+
 class SavedModelLoader:
-    def __init__(self, model: str, version: int, path: Path, *, warmup: bool = True) -> None:
+    def __init__(self, model: str, version: int, path: Path, *, warmup: bool = True, threads: SessionThreads = SessionThreads()) -> None:
         self.model = model
         self.version = version
         self.path = Path(path)
         self.warmup = warmup
+        self.threads = threads
         self.servable: SavedModelServable | None = None
         self.warmup_records = 0
 
@@ -79,7 +102,7 @@ class SavedModelLoader:
         import tensorflow as tf
 
         graph = tf.Graph()
-        session = tf.compat.v1.Session(graph=graph, config=tf.compat.v1.ConfigProto(allow_soft_placement=True))
+        session = tf.compat.v1.Session(graph=graph, config=self.threads.config())
         try:
             meta_graph_def = tf.compat.v1.saved_model.loader.load(session, [SERVE_TAG], str(self.path))
             servable = SavedModelServable(session, meta_graph_def)
@@ -96,8 +119,8 @@ class SavedModelLoader:
             servable.close()
 
 
-def loader_factory(model: str, version: int, path: Path) -> SavedModelLoader:
-    return SavedModelLoader(model, version, path)
+def loader_factory(model: str, version: int, path: Path, threads: SessionThreads = SessionThreads()) -> SavedModelLoader:
+    return SavedModelLoader(model, version, path, threads=threads)
 
 
 def read_warmup_requests(path: Path) -> list[predict_pb2.PredictRequest]:

@@ -9,6 +9,7 @@ slow load never blocks requests.
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent import futures
 
@@ -29,9 +30,11 @@ log = logging.getLogger(__name__)
 class ModelServer:
     def __init__(self, options: ServerOptions, loader_factory: LoaderFactory | None = None) -> None:
         if loader_factory is None:
+            from modelserver.loader import SessionThreads
             from modelserver.loader import loader_factory as tf_loader_factory
 
-            loader_factory = tf_loader_factory
+            threads = SessionThreads(options.tensorflow_intra_op_parallelism, options.tensorflow_inter_op_parallelism)
+            loader_factory = functools.partial(tf_loader_factory, threads=threads)
         self.options = options
         self.metrics = ServerMetrics()
         self.monitor = ServableStateMonitor()

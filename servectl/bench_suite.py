@@ -19,11 +19,9 @@ Run it alone on the machine (`flock /tmp/cpu.lock servectl bench-suite ...`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -36,7 +34,7 @@ import typer
 from common import manifest as mf
 from common import repository as repo_mod
 from servectl.app import app
-from servectl.bench import HttpConnection, Run, _direct_request, closed_loop, grpc_worker_factory, http_worker_factory, process_cpu_seconds
+from servectl.bench import HttpConnection, Run, _direct_request, closed_loop, grpc_worker_factory, http_worker_factory, process_cpu_seconds, run_client
 from servectl.up import Stack
 
 
@@ -112,15 +110,16 @@ def threaded_loop(call: Callable[[], object], concurrency: int, duration: float,
     return run, cpu
 
 
-def in_process_calls(model: str, version_dir: Path, inputs: dict[str, Any]) -> tuple[Callable[[], object], Callable[[], object]]:
-    """(model call on preprocessed tensors, whole in-process path) for one model version."""
+def in_process_calls(model: str, version_dir: Path, inputs: dict[str, Any], threads: tuple[int, int] = (0, 0)) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(model call on preprocessed tensors, whole in-process path) for one model version, in a Session with
+    the same thread settings as the benchmarked modelserver (so (a) and (b) run the same graph the same way)."""
     from gateway.families import family_for
-    from modelserver.loader import SavedModelLoader
+    from modelserver.loader import SavedModelLoader, SessionThreads
 
     family = family_for(model)
     assert family is not None
     assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
-    loader = SavedModelLoader(model, int(version_dir.name), version_dir)
+    loader = SavedModelLoader(model, int(version_dir.name), version_dir, threads=SessionThreads(*threads))
     loader.load()
     servable = loader.servable
     assert servable is not None
@@ -241,6 +240,8 @@ def bench_suite(
     workers: int = typer.Option(1, help="uvicorn workers per gateway"),
     out: Path = typer.Option(Path("bench-results"), help="directory for report.json, report.md and server logs"),
     skip_in_process: bool = typer.Option(False, help="skip (a): do not load the models in this process"),
+    intra_op_threads: int = typer.Option(0, help="modelserver --tensorflow_intra_op_parallelism, also used in process (0: TF picks)"),
+    inter_op_threads: int = typer.Option(0, help="modelserver --tensorflow_inter_op_parallelism, also used in process (0: TF picks; <0: caller's thread)"),
 ) -> None:
     """Benchmark every served model in-process, over direct gRPC and through the gateway (batching off/on)."""
     from gateway.families import family_for
@@ -263,7 +264,8 @@ def bench_suite(
         raise typer.BadParameter(f"no model with a published version in {servables}")
 
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "max_batch_size": max_batch_size,
-            "max_latency_ms": max_latency_ms, "duration_s": duration, "warmup_s": warmup, "workers": workers, "levels": levels}
+            "max_latency_ms": max_latency_ms, "duration_s": duration, "warmup_s": warmup, "workers": workers, "levels": levels,
+            "tensorflow_intra_op_parallelism": intra_op_threads, "tensorflow_inter_op_parallelism": inter_op_threads}
     stack = Stack()
     rows: list[Row] = []
     try:
@@ -273,7 +275,8 @@ def bench_suite(
             port = _free_port()
             address = f"127.0.0.1:{port}"
             ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port), "--monitoring_port", str(_free_port()),
-                                             "--model_config_file", str(servables / repo_mod.CONFIG_NAME)],
+                                             "--model_config_file", str(servables / repo_mod.CONFIG_NAME),
+                                             "--tensorflow_intra_op_parallelism", str(intra_op_threads), "--tensorflow_inter_op_parallelism", str(inter_op_threads)],
                              env={"TF_CPP_MIN_LOG_LEVEL": "2"}, log=out / "modelserver.log")
             backend_pids.append(ms.pid)
         gateways: dict[str, tuple[str, Any]] = {}
@@ -293,7 +296,7 @@ def bench_suite(
             inputs = family.example
             typer.echo(f"[bench-suite] {m} version {version_dir.name}", err=True)
             if not skip_in_process:
-                model_only, end_to_end = in_process_calls(m, version_dir, inputs)
+                model_only, end_to_end = in_process_calls(m, version_dir, inputs, (intra_op_threads, inter_op_threads))
                 for c in levels:
                     for label, fn in (("in-process model", model_only), ("in-process end-to-end", end_to_end)):
                         run, cpu = threaded_loop(fn, c, duration, warmup)
@@ -302,12 +305,12 @@ def bench_suite(
             direct = _direct_request(m, int(version_dir.name), inputs, servables, address)[0]
             for c in levels:
                 cpu0 = _cpu(backend_pids) if backend_pids else None
-                run = asyncio.run(_grpc_run(address, direct, c, duration, warmup))
+                run = run_client(_grpc_run(address, direct, c, duration, warmup))
                 rows.append(_row(m, "direct gRPC", run, None if cpu0 is None else _cpu(backend_pids) - cpu0, run.completed))
                 for name, (url, proc) in gateways.items():
                     pids = [proc.pid, *_children(proc.pid), *backend_pids]
                     cpu0 = _cpu(pids)
-                    run = asyncio.run(_http_run(url, body, c, duration, warmup))
+                    run = run_client(_http_run(url, body, c, duration, warmup))
                     rows.append(_row(m, f"gateway batching {name}", run, _cpu(pids) - cpu0, run.completed))
                 for r in rows[-3:]:
                     typer.echo(f"  c={c:<3} {r.path:<22} p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  {r.rps:7.0f} req/s  errors {r.errors}", err=True)

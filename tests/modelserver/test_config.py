@@ -85,3 +85,6 @@ def test_flags_have_tf_serving_names_and_defaults(tmp_path):
     assert opts.grpc_max_message_size == 256 * 1024 * 1024
     opts = parse_args(["--model_config_file", "x", "--enable_serialization_as_tensor_content=false", "--port", "0"])
     assert opts.enable_serialization_as_tensor_content is False and opts.port == 0
+    assert (opts.tensorflow_intra_op_parallelism, opts.tensorflow_inter_op_parallelism) == (0, 0)  # TF picks
+    opts = parse_args(["--model_config_file", "x", "--tensorflow_intra_op_parallelism", "1", "--tensorflow_inter_op_parallelism=-1"])
+    assert (opts.tensorflow_intra_op_parallelism, opts.tensorflow_inter_op_parallelism) == (1, -1)

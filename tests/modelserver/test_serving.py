@@ -113,3 +113,22 @@ def test_health_service(server):
 
     assert grpc_health_status(server.address) == "SERVING"
     assert grpc_health_status(server.address, "tensorflow.serving.PredictionService") == "SERVING"
+
+
+def test_tensorflow_thread_flags_serve_the_same_answers(shared_repo, stub):
+    """`--tensorflow_inter_op_parallelism -1` runs every op in the RPC thread, `--tensorflow_intra_op_parallelism 1`
+    keeps each op on one thread: a real server started so answers exactly as the default one."""
+    import grpc
+
+    from tests.modelserver.conftest import CHANNEL_OPTIONS
+    from tests.utils.servers import ModelServerProcess
+
+    flags = ["--tensorflow_intra_op_parallelism", "1", "--tensorflow_inter_op_parallelism", "-1"]
+    default = stub.Predict(predict_request("affine", X), timeout=30)
+    with ModelServerProcess(shared_repo / "models.config", extra_args=flags) as server:
+        with grpc.insecure_channel(server.address, options=CHANNEL_OPTIONS) as ch:
+            tuned = rpc.Stub(ch)
+            wait_available(tuned, "affine", [1])
+            reply = tuned.Predict(predict_request("affine", X), timeout=30)
+    assert reply == default
+    assert codec.make_ndarray(reply.outputs["y"]).tolist() == affine_expected(X, 2.0, 1.0)["y"].tolist()

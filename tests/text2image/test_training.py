@@ -22,6 +22,7 @@ def test_train_publishes_a_version_with_metrics(tmp_path) -> None:
         assert key in m["held_out"]
     for key in ("diversity_l1_generated", "retrieval_r1", "retrieval_r5", "judge_real_test_petal_accuracy"):
         assert 0.0 <= m[key] <= 1.0
+    assert set(m["final_losses"]) == {"encoder_hinge", "d", "g", "match"}
     assert manifest["preprocessing"]["z_dim"] == 16 and manifest["data"]["n_test"] == 28
     assert (assets_dir(published.path) / "caption_vocab.txt").read_text().startswith("<PAD>\n<UNK>\n<END>\n")
     assert (assets_dir(published.path) / "attribute_classifier.keras").exists()

@@ -5,7 +5,8 @@
 2. GAN-CLS: the discriminator learns real/right -> real, real/wrong-caption -> fake, fake/right -> fake;
    the generator learns to make fake/right look real. The text encoder is frozen in this phase (the book
    keeps updating it with the hinge loss for the first epochs; on CPU the pre-trained encoder is enough
-   and halves the cost of a step).
+   and halves the cost of a step). With `match_weight` > 0 the generator also gets a text-image matching
+   term from the frozen image encoder (`model.matching_loss`; not in the book, see its docstring).
 
 Batches come from `Batches`, a seeded sampler over the training images and their 10 captions; "wrong"
 captions and images are those of another image of the same batch (a roll by one after shuffling).
@@ -63,8 +64,9 @@ def scalar(name: str, value: float, step: int) -> None:
 
 
 class Trainer:
-    def __init__(self, cfg: M.ModelConfig, lr: float, beta1: float) -> None:
+    def __init__(self, cfg: M.ModelConfig, lr: float, beta1: float, match_weight: float = 0.0) -> None:
         self.cfg = cfg
+        self.match_weight = match_weight
         self.text_encoder = M.build_text_encoder(cfg)
         self.image_encoder = M.build_image_encoder(cfg)
         self.generator = M.build_generator(cfg)
@@ -99,10 +101,12 @@ class Trainer:
         self.opt_d.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         with tf.GradientTape() as g_tape:
             fake = self.generator([t, z], training=True)
-            g_loss = M.generator_loss(self.discriminator([fake, t], training=True))
+            adversarial = M.generator_loss(self.discriminator([fake, t], training=True))
+            match = M.matching_loss(self.image_encoder(fake, training=False), t, tw)
+            g_loss = adversarial + self.match_weight * match
         g_vars = self.generator.trainable_variables
         self.opt_g.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        return d_loss, g_loss
+        return d_loss, adversarial, match
 
     def train_encoders(self, batches: Batches, steps: int, writer, log_every: int) -> float:
         loss = float("nan")
@@ -113,16 +117,17 @@ class Trainer:
                     scalar("encoder/hinge_loss", loss, step=step)
         return loss
 
-    def train_gan(self, batches: Batches, steps: int, seed: int, writer, log_every: int) -> tuple[float, float]:
+    def train_gan(self, batches: Batches, steps: int, seed: int, writer, log_every: int) -> dict[str, float]:
+        """Returns the last logged losses: d, g (adversarial part) and match (the matching term, unweighted)."""
         rng = np.random.Generator(np.random.PCG64(seed))
-        d = g = float("nan")
+        last = {"d": float("nan"), "g": float("nan"), "match": float("nan")}
         for step in tqdm(range(steps), desc="GAN-CLS", unit="step", mininterval=5):
             images, right, wrong, _ = batches.next()
             z = rng.standard_normal((batches.batch, self.cfg.z_dim)).astype(np.float32)
-            d_loss, g_loss = self.gan_step(images, right, wrong, z)
+            losses = self.gan_step(images, right, wrong, z)
             if step % log_every == 0:
-                d, g = float(d_loss), float(g_loss)
+                last = dict(zip(("d", "g", "match"), (float(x) for x in losses)))
                 with writer.as_default():
-                    scalar("gan/d_loss", d, step=step)
-                    scalar("gan/g_loss", g, step=step)
-        return d, g
+                    for name, value in last.items():
+                        scalar(f"gan/{name}_loss", value, step=step)
+        return last

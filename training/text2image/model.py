@@ -134,3 +134,21 @@ def discriminator_loss(real_right: tf.Tensor, real_wrong: tf.Tensor, fake_right:
 
 def generator_loss(fake_right: tf.Tensor) -> tf.Tensor:
     return _bce(fake_right, 1.0)
+
+
+def matching_loss(fake_vec: tf.Tensor, text_vec: tf.Tensor, wrong_text: tf.Tensor, margin: float = 0.2) -> tf.Tensor:
+    """Text-image matching term for the generator (not in the book; AttnGAN's DAMSM idea with our encoders).
+
+    Why: with the adversarial loss alone the tiny generator's colours follow z more than the caption
+    (2026-11-27: 0.34 petal-colour accuracy after 4,000 steps). The frozen image encoder from phase 1 already
+    maps images into the text space (attribute R@1 0.86), so asking it to place a fake image nearer its own
+    caption than a wrong one, by the hinge margin of phase 1, is a direct signal that the caption's colours
+    must show. The judge that scores the colours is a separate network, trained on real renders only.
+    Measured (tiny, 1,200 steps, 2026-11-27): petal-colour accuracy 0.354 with weight 1 vs 0.337 without,
+    within the noise of 700 captions, so the presets keep the book's losses (`match_weight` 0).
+    """
+
+    def cos(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(tf.math.l2_normalize(a, -1) * tf.math.l2_normalize(b, -1), -1)
+
+    return tf.reduce_mean(tf.nn.relu(margin - cos(fake_vec, text_vec) + cos(fake_vec, wrong_text)))

@@ -23,6 +23,7 @@ class Preset:
     batch: int
     encoder_steps: int  # text/image encoder pre-training (cosine hinge loss)
     gan_steps: int
+    match_weight: float  # generator's text-image matching term (0 = the book's losses only)
     lr: float
     beta1: float
     judge_epochs: int  # attribute classifier on the real renders
@@ -48,11 +49,11 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny", n_train=2100, n_val=210, n_test=350, seed=12,
         embed_dim=64, text_dim=128, code_dim=64, z_dim=16, gf_dim=8, df_dim=8, batch=32,
-        encoder_steps=300, gan_steps=1200, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=50,
+        encoder_steps=300, gan_steps=1200, match_weight=0.0, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=50,
     ),
     "book": Preset(
         name="book", n_train=8000, n_val=800, n_test=1400, seed=12,
         embed_dim=256, text_dim=128, code_dim=128, z_dim=512, gf_dim=128, df_dim=64, batch=64,
-        encoder_steps=6000, gan_steps=60000, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
+        encoder_steps=6000, gan_steps=60000, match_weight=0.0, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
     ),
 }

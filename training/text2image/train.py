@@ -55,10 +55,10 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
     )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
-    trainer = Trainer(cfg, p.lr, p.beta1)
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight)
     batches = Batches(split.train, vocab, p.batch, p.seed)
     enc_loss = trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
-    d_loss, g_loss = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
+    gan_losses = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
     train_seconds = time.time() - started
 
     module = Text2ImageModule(trainer.text_encoder, trainer.generator, cfg.z_dim)
@@ -83,7 +83,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         **ev.judge_metrics(judge, split.test, "judge_real_test"),
         **ev.diversity(generate, vocab, split.test, cfg.z_dim, p.seed + 5),
         **ev.retrieval(trainer.text_encoder, trainer.image_encoder, vocab, split.test, to_unit),
-        "final_losses": {"encoder_hinge": enc_loss, "d": d_loss, "g": g_loss},
+        "final_losses": {"encoder_hinge": enc_loss, **gan_losses},
         "train_seconds": round(train_seconds, 1),
     }
     log.info("text2image metrics: %s", metrics)
