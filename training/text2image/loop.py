@@ -102,8 +102,12 @@ class Trainer:
         with tf.GradientTape() as g_tape:
             fake = self.generator([t, z], training=True)
             adversarial = M.generator_loss(self.discriminator([fake, t], training=True))
+            g_loss = adversarial
+            if self.match_weight:  # a Python branch, fixed when the step is traced
+                match = M.matching_loss(self.image_encoder(fake, training=False), t, tw)
+                g_loss = adversarial + self.match_weight * match
+        if not self.match_weight:  # still measured (forward only), so runs with and without it compare
             match = M.matching_loss(self.image_encoder(fake, training=False), t, tw)
-            g_loss = adversarial + self.match_weight * match
         g_vars = self.generator.trainable_variables
         self.opt_g.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         return d_loss, adversarial, match
