@@ -108,6 +108,8 @@ def up(
     monitoring_port: int = typer.Option(8502, help="model server Prometheus port"),
     backend: Optional[str] = typer.Option(None, help="use an external TF Serving at HOST:PORT instead of starting modelserver"),
     train: bool = typer.Option(True, help="train families that have no version yet (tiny preset, in the background)"),
+    intra_op_threads: int = typer.Option(0, help="modelserver --tensorflow_intra_op_parallelism (0: TF picks; 1 suits small models)"),
+    inter_op_threads: int = typer.Option(0, help="modelserver --tensorflow_inter_op_parallelism (0: TF picks; -1: each op in the RPC's thread)"),
 ) -> None:
     """Start the model server and the gateway, print the URLs, train what is missing; Ctrl-C stops all."""
     from training import registry
@@ -132,6 +134,8 @@ def up(
                     "--port", str(grpc_port),
                     "--model_config_file", str(repo / repository.CONFIG_NAME),
                     "--monitoring_port", str(monitoring_port),
+                    "--tensorflow_intra_op_parallelism", str(intra_op_threads),
+                    "--tensorflow_inter_op_parallelism", str(inter_op_threads),
                 ],
             )
         stack.start(
