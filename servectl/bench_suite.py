@@ -35,7 +35,7 @@ from common import manifest as mf
 from common import repository as repo_mod
 from servectl.app import app
 from servectl.bench import HttpConnection, Run, _direct_request, closed_loop, grpc_worker_factory, http_worker_factory, process_cpu_seconds, run_client
-from servectl.up import Stack
+from servectl.up import Stack, tf_thread_flags
 
 
 @dataclass
@@ -275,8 +275,7 @@ def bench_suite(
             port = _free_port()
             address = f"127.0.0.1:{port}"
             ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port), "--monitoring_port", str(_free_port()),
-                                             "--model_config_file", str(servables / repo_mod.CONFIG_NAME),
-                                             "--tensorflow_intra_op_parallelism", str(intra_op_threads), "--tensorflow_inter_op_parallelism", str(inter_op_threads)],
+                                             "--model_config_file", str(servables / repo_mod.CONFIG_NAME), *tf_thread_flags(intra_op_threads, inter_op_threads)],
                              env={"TF_CPP_MIN_LOG_LEVEL": "2"}, log=out / "modelserver.log")
             backend_pids.append(ms.pid)
         gateways: dict[str, tuple[str, Any]] = {}

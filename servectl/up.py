@@ -99,6 +99,11 @@ def _train_in_background(stack: Stack, families: list[str], repo: Path) -> None:
             typer.echo(f"[up] training {family} failed (exit {rc}) after {took:.0f}s; see the log above", err=True)
 
 
+def tf_thread_flags(intra_op: int, inter_op: int) -> list[str]:
+    """modelserver's TensorFlow thread flags (TF Serving's names), for the commands that start it."""
+    return ["--tensorflow_intra_op_parallelism", str(intra_op), "--tensorflow_inter_op_parallelism", str(inter_op)]
+
+
 @app.command()
 def up(
     repo: Path = typer.Option(Path("servables"), help="model repository (models.config + versions)"),
@@ -134,8 +139,7 @@ def up(
                     "--port", str(grpc_port),
                     "--model_config_file", str(repo / repository.CONFIG_NAME),
                     "--monitoring_port", str(monitoring_port),
-                    "--tensorflow_intra_op_parallelism", str(intra_op_threads),
-                    "--tensorflow_inter_op_parallelism", str(inter_op_threads),
+                    *tf_thread_flags(intra_op_threads, inter_op_threads),
                 ],
             )
         stack.start(

@@ -27,7 +27,8 @@ COALESCE_MAX_BYTES = 64 * 1024
 
 
 class CoalescingTransport:
-    """A transport proxy: `write` calls within one loop step become one write of the real transport."""
+    """A transport proxy: a write is held until the next write of the same loop step (headers until the
+    body), then both go to the real transport as one; a lone write goes on the loop's next turn."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
