@@ -76,6 +76,9 @@ def main() -> None:
     n_caps = args.captions or manifest["hyperparameters"]["eval_captions"]
     truth = ev.eval_captions(test, n_caps, data["seed"] + 3)
     judge = keras.models.load_model(assets_dir(vdir) / ev.JUDGE_ASSET)
+    hp = manifest["hyperparameters"]
+    judge_set = flowers.generate(hp["judge_images"], data["seed"] + 11, held_out=None)  # as training did
+    histogram_judge = ev.HistogramJudge(judge_set.images, judge_set.petal_idx)
 
     report: dict = {"version": version, "preset": manifest["preset"], "manifest_held_out": manifest["metrics"]["held_out"]}
     with Stack(args.repo) as stack, httpx.Client(base_url=stack.url, timeout=120) as client:
@@ -87,7 +90,11 @@ def main() -> None:
 
         t0 = time.perf_counter()
         images = np.stack([_decode(predict(caption=cap, n=1, seed=i)["outputs"]["images"][0]) for i, (cap, _, _) in enumerate(truth)])
-        report["through_gateway"] = {**ev.colour_accuracy(images, truth, judge), "seconds": round(time.perf_counter() - t0, 1)}
+        report["through_gateway"] = {
+            **ev.colour_accuracy(images, truth, judge),
+            "petal_colour_accuracy_histogram_judge": histogram_judge.petal_accuracy(images, np.array([t[1] for t in truth])),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
 
         # latency: end to end over HTTP, plus the gateway's own stage timings
         latency: dict = {}

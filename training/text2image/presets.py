@@ -24,6 +24,9 @@ class Preset:
     encoder_steps: int  # text/image encoder pre-training (cosine hinge loss)
     gan_steps: int
     match_weight: float  # generator's text-image matching term (0 = the book's losses only)
+    text_every_scale: bool  # generator: text code at every upsampling block (model.ModelConfig)
+    text_projection: bool  # discriminator: projection term on the logit (model.ModelConfig)
+    ema_decay: float  # exported generator = running average of the trained one's weights (0 = off; loop.Trainer)
     lr: float
     beta1: float
     judge_epochs: int  # attribute classifier on the real renders
@@ -37,23 +40,35 @@ class Preset:
     def with_options(self, **options: str) -> "Preset":
         """Apply `servectl train --set key=value` overrides, converted to the field's type."""
         fields = self.to_dict()
-        typed = {}
+        typed: dict[str, Any] = {}
         for key, value in options.items():
             if key not in fields:
                 raise KeyError(f"unknown text2image option {key!r}; known: {', '.join(sorted(fields))}")
-            typed[key] = type(fields[key])(value)
+            typed[key] = _as_bool(key, value) if isinstance(fields[key], bool) else type(fields[key])(value)
         return replace(self, **typed)
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    """`bool("false")` is True, so booleans are spelled out."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"text2image option {key} must be true or false, got {value!r}")
 
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny", n_train=2100, n_val=210, n_test=350, seed=12,
         embed_dim=64, text_dim=128, code_dim=64, z_dim=16, gf_dim=8, df_dim=8, batch=32,
-        encoder_steps=300, gan_steps=1200, match_weight=0.0, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=50,
+        encoder_steps=300, gan_steps=1200, match_weight=3.0, text_every_scale=True, text_projection=True, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=50,
     ),
     "book": Preset(
         name="book", n_train=8000, n_val=800, n_test=1400, seed=12,
         embed_dim=256, text_dim=128, code_dim=128, z_dim=512, gf_dim=128, df_dim=64, batch=64,
-        encoder_steps=6000, gan_steps=60000, match_weight=0.0, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
+        encoder_steps=6000, gan_steps=60000, match_weight=0.0, text_every_scale=True, text_projection=True, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
     ),
 }

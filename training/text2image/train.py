@@ -53,15 +53,16 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     cfg = ModelConfig(
         vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim,
         z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
+        text_every_scale=p.text_every_scale, text_projection=p.text_projection,
     )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
-    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight)
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay)
     batches = Batches(split.train, vocab, p.batch, p.seed)
     enc_loss = trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
     gan_losses = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
     train_seconds = time.time() - started
 
-    module = Text2ImageModule(trainer.text_encoder, trainer.generator, cfg.z_dim)
+    module = Text2ImageModule(trainer.text_encoder, trainer.export_generator, cfg.z_dim)
 
     def generate(ids: np.ndarray, z: np.ndarray) -> np.ndarray:
         return module.serve(tf.constant(ids), tf.constant(z))["images"].numpy()
@@ -74,8 +75,14 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     judge = ev.train_judge(judge_set, p.judge_epochs, p.seed)
     truth = ev.eval_captions(split.test, p.eval_captions, p.seed + 3)
     generated = ev.generate_for_captions(generate, vocab, [t[0] for t in truth], cfg.z_dim, p.seed + 4)
+    histogram_judge = ev.HistogramJudge(judge_set.images, judge_set.petal_idx)
+    petal_truth = np.array([t[1] for t in truth])
     metrics: dict[str, Any] = {
-        "held_out": ev.colour_accuracy(generated, truth, judge),
+        "held_out": {
+            **ev.colour_accuracy(generated, truth, judge),
+            "petal_colour_accuracy_histogram_judge": histogram_judge.petal_accuracy(generated, petal_truth),
+        },
+        "histogram_judge_real_test_petal_accuracy": histogram_judge.petal_accuracy(split.test.images, split.test.petal_idx),
         "chance_petal_colour_accuracy": 1 / len(flowers.PETAL_NAMES),
         "chance_centre_colour_accuracy": 1 / len(flowers.CENTRE_NAMES),
         "judge_training": f"{p.judge_images} renders of all {len(flowers.all_combinations())} colour combinations (seed {p.seed + 11}), {p.judge_epochs} epochs",

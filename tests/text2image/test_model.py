@@ -1,0 +1,104 @@
+"""Network details that decide whether the caption can steer the image (training.text2image.model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.text2image.presets import PRESETS
+
+
+def _cfg(**kw):
+    from training.text2image.model import ModelConfig
+
+    return ModelConfig(vocab_size=20, embed_dim=8, text_dim=16, code_dim=8, z_dim=4, gf_dim=4, df_dim=4, **kw)
+
+
+def test_text_vectors_have_unit_size_components_whatever_the_lstm_scale():
+    """The cosine loss leaves the LSTM's scale free; the generator must still see the caption next to z."""
+    from training.text2image.model import build_text_encoder
+
+    enc = build_text_encoder(_cfg())
+    ids = np.array([[3, 4, 5, 2, 0, 0], [6, 2, 0, 0, 0, 0]], np.int64)
+    vec = np.asarray(enc(ids, training=False))
+    np.testing.assert_allclose(np.linalg.norm(vec, axis=1), np.sqrt(16), rtol=1e-4)
+
+
+@pytest.mark.parametrize("every_scale", [True, False])
+def test_generator_makes_64x64_images_with_or_without_text_at_every_scale(every_scale):
+    from training.text2image.model import build_generator
+
+    gen = build_generator(_cfg(text_every_scale=every_scale))
+    out = np.asarray(gen([np.ones((2, 16), np.float32), np.zeros((2, 4), np.float32)], training=False))
+    assert out.shape == (2, 64, 64, 3) and np.all(np.abs(out) <= 1)
+    assert any(layer.name.startswith("text_at") for layer in gen.layers) is every_scale
+
+
+def test_projection_term_makes_the_logit_depend_on_the_text_through_the_pooled_features():
+    from training.text2image.model import build_discriminator
+
+    with_proj, without = build_discriminator(_cfg(text_projection=True)), build_discriminator(_cfg(text_projection=False))
+    assert "text_projection" in [layer.name for layer in with_proj.layers]
+    assert "text_projection" not in [layer.name for layer in without.layers]
+    img = np.zeros((2, 64, 64, 3), np.float32)
+    assert np.asarray(with_proj([img, np.ones((2, 16), np.float32)], training=False)).shape == (2, 1)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("0", False), ("off", False), ("true", True), ("1", True)])
+def test_boolean_preset_options_are_spelled_out(value, expected):
+    assert PRESETS["tiny"].with_options(text_projection=value).text_projection is expected
+
+
+def test_a_boolean_option_that_is_not_one_is_refused():
+    with pytest.raises(ValueError, match="text_projection must be true or false"):
+        PRESETS["tiny"].with_options(text_projection="maybe")
+
+
+def test_text_vector_ignores_padding():
+    """Captions of different lengths share a padded batch; the padding must not move a caption's vector."""
+    from training.text2image.model import build_text_encoder
+
+    enc = build_text_encoder(_cfg())
+    alone = np.asarray(enc(np.array([[3, 4, 5, 2]], np.int64), training=False))
+    padded = np.asarray(enc(np.array([[3, 4, 5, 2, 0, 0, 0]], np.int64), training=False))
+    np.testing.assert_allclose(alone, padded, atol=1e-6)
+
+
+def test_exported_generator_is_the_running_average_of_the_trained_one():
+    """One GAN step: the average moves from the initial weights by the ramped decay (0.1 + ... at step 1)."""
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+
+    trainer = Trainer(_cfg(), 2e-4, 0.5, ema_decay=0.999)
+    before = [w.copy() for w in trainer.generator.get_weights()]
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    trainer.gan_step(tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)))
+    assert trainer.export_generator is trainer.generator_ema
+    decay = min(0.999, 2 / 11)  # optimizer step 1: (1 + 1) / (10 + 1)
+    trained, averaged = trainer.generator.get_weights(), trainer.generator_ema.get_weights()
+    moved = [i for i, (b, t) in enumerate(zip(before, trained)) if not np.allclose(b, t)]
+    assert moved, "the generator step changed no weight"
+    for i in moved:
+        np.testing.assert_allclose(averaged[i], decay * before[i] + (1 - decay) * trained[i], rtol=1e-4, atol=1e-6)
+
+
+def test_without_averaging_the_trained_generator_is_exported():
+    from training.text2image.loop import Trainer
+
+    trainer = Trainer(_cfg(), 2e-4, 0.5)
+    assert trainer.generator_ema is None and trainer.export_generator is trainer.generator
+
+
+def test_histogram_judge_reads_real_renders_of_unseen_pairs_and_not_a_grey_square():
+    from training.text2image import flowers
+    from training.text2image.evaluate import HistogramJudge
+
+    train = flowers.generate(280, 5, held_out=None)
+    test = flowers.generate(70, 6, held_out=True)
+    judge = HistogramJudge(train.images, train.petal_idx)
+    assert judge.petal_accuracy(test.images, test.petal_idx) >= 0.9
+    grey = np.full((7, 64, 64, 3), 128, np.uint8)  # no petal colour anywhere: at most one guess can be right
+    assert judge.petal_accuracy(grey, np.arange(7)) <= 1 / 7 + 1e-9
