@@ -105,17 +105,22 @@ def eval_captions(test: FlowerSet, n: int, seed: int) -> list[tuple[str, int, in
     return out
 
 
-def colour_accuracy(images_u8: np.ndarray, truth: list[tuple[str, int, int | None]], judge: keras.Model) -> dict[str, float]:
+def colour_accuracy(
+    images_u8: np.ndarray, truth: list[tuple[str, int, int | None]], judge: keras.Model, histogram_judge: HistogramJudge | None = None
+) -> dict[str, float]:
     p, c = judge_predict(judge, images_u8)
     petal_true = np.array([t[1] for t in truth])
     with_centre = np.array([t[2] is not None for t in truth])
     centre_true = np.array([t[2] if t[2] is not None else -1 for t in truth])
-    return {
+    out = {
         "petal_colour_accuracy": float(np.mean(p == petal_true)),
         "centre_colour_accuracy": float(np.mean(c[with_centre] == centre_true[with_centre])) if with_centre.any() else float("nan"),
         "captions": int(len(truth)),
         "captions_naming_centre": int(with_centre.sum()),
     }
+    if histogram_judge is not None:
+        out["petal_colour_accuracy_histogram_judge"] = histogram_judge.petal_accuracy(images_u8, petal_true)
+    return out
 
 
 def generate_for_captions(generate: GenerateFn, vocab: Vocabulary, captions: list[str], z_dim: int, seed: int, batch: int = 128) -> np.ndarray:

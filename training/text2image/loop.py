@@ -127,8 +127,9 @@ class Trainer:
         return d_loss, adversarial, match
 
     def _update_ema(self) -> None:
-        """ema <- d * ema + (1 - d) * weights, BatchNorm statistics included; d ramps up from 0.1 so the
-        average does not drag the random initial weights along for the first thousand steps."""
+        """ema <- d * ema + (1 - d) * weights, BatchNorm statistics included. d = (1 + step) / (10 + step),
+        capped at `ema_decay`, starts near 0.2, so the average does not drag the random initial weights
+        along for the first thousand steps."""
         step = tf.cast(self.opt_g.iterations, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for avg, w in zip(self.generator_ema.weights, self.generator.weights):

@@ -76,12 +76,8 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     truth = ev.eval_captions(split.test, p.eval_captions, p.seed + 3)
     generated = ev.generate_for_captions(generate, vocab, [t[0] for t in truth], cfg.z_dim, p.seed + 4)
     histogram_judge = ev.HistogramJudge(judge_set.images, judge_set.petal_idx)
-    petal_truth = np.array([t[1] for t in truth])
     metrics: dict[str, Any] = {
-        "held_out": {
-            **ev.colour_accuracy(generated, truth, judge),
-            "petal_colour_accuracy_histogram_judge": histogram_judge.petal_accuracy(generated, petal_truth),
-        },
+        "held_out": ev.colour_accuracy(generated, truth, judge, histogram_judge),
         "histogram_judge_real_test_petal_accuracy": histogram_judge.petal_accuracy(split.test.images, split.test.petal_idx),
         "chance_petal_colour_accuracy": 1 / len(flowers.PETAL_NAMES),
         "chance_centre_colour_accuracy": 1 / len(flowers.CENTRE_NAMES),
