@@ -137,15 +137,16 @@ def build_discriminator(cfg: ModelConfig) -> keras.Model:
     return keras.Model([img, text], x, name="discriminator")
 
 
+def _cosine(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Row-wise cosine similarity of two [B, D] batches."""
+    return tf.reduce_sum(tf.math.l2_normalize(a, -1) * tf.math.l2_normalize(b, -1), -1)
+
+
 def cosine_hinge_loss(text_vec: tf.Tensor, image_vec: tf.Tensor, wrong_text: tf.Tensor, wrong_image: tf.Tensor, margin: float = 0.2) -> tf.Tensor:
     """Matching-aware hinge: a matching (image, text) pair must beat a mismatched one by `margin` in cosine."""
-
-    def cos(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-        return tf.reduce_sum(tf.math.l2_normalize(a, -1) * tf.math.l2_normalize(b, -1), -1)
-
-    right = cos(image_vec, text_vec)
-    return tf.reduce_mean(tf.nn.relu(margin - right + cos(image_vec, wrong_text))) + tf.reduce_mean(
-        tf.nn.relu(margin - right + cos(wrong_image, text_vec))
+    right = _cosine(image_vec, text_vec)
+    return tf.reduce_mean(tf.nn.relu(margin - right + _cosine(image_vec, wrong_text))) + tf.reduce_mean(
+        tf.nn.relu(margin - right + _cosine(wrong_image, text_vec))
     )
 
 
@@ -175,8 +176,4 @@ def matching_loss(fake_vec: tf.Tensor, text_vec: tf.Tensor, wrong_text: tf.Tenso
     weight 3 gave 0.77 against 0.70-0.71 for weights 0 and 1, and weight 5 gave 0.64. `tiny` uses 3; `book`
     keeps the book's losses (0), unmeasured here.
     """
-
-    def cos(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-        return tf.reduce_sum(tf.math.l2_normalize(a, -1) * tf.math.l2_normalize(b, -1), -1)
-
-    return tf.reduce_mean(tf.nn.relu(margin - cos(fake_vec, text_vec) + cos(fake_vec, wrong_text)))
+    return tf.reduce_mean(tf.nn.relu(margin - _cosine(fake_vec, text_vec) + _cosine(fake_vec, wrong_text)))
