@@ -77,7 +77,7 @@ def main() -> None:
     truth = ev.eval_captions(test, n_caps, data["seed"] + 3)
     judge = keras.models.load_model(assets_dir(vdir) / ev.JUDGE_ASSET)
     hp = manifest["hyperparameters"]
-    judge_set = flowers.generate(hp["judge_images"], data["seed"] + 11, held_out=None)  # as training did
+    judge_set = ev.judge_renders(hp["judge_images"], data["seed"])
     histogram_judge = ev.HistogramJudge(judge_set.images, judge_set.petal_idx)
 
     report: dict = {"version": version, "preset": manifest["preset"], "manifest_held_out": manifest["metrics"]["held_out"]}

@@ -23,6 +23,7 @@ import tensorflow as tf
 from keras import layers
 
 from common.captions import Vocabulary, images_to_uint8, pad_batch
+from training.text2image import flowers
 from training.text2image.flowers import CENTRE_NAMES, PETAL_NAMES, FlowerSet, caption_mentions_centre
 
 JUDGE_ASSET = "attribute_classifier.keras"
@@ -39,6 +40,18 @@ def build_judge() -> keras.Model:
     petal = layers.Dense(len(PETAL_NAMES), name="petal")(x)
     centre = layers.Dense(len(CENTRE_NAMES), name="centre")(x)
     return keras.Model(img, {"petal": petal, "centre": centre}, name="attribute_judge")
+
+
+JUDGE_SEED_OFFSET = 11  # data seed + 11: a stream no split of the data set draws from
+
+
+def judge_renders(n: int, data_seed: int) -> FlowerSet:
+    """The real renders both judges learn from: every colour combination, from their own seed.
+
+    Training (manifest) and the through-the-gateway script must fit the judges on the same renders, or
+    their figures would not compare; this is the one place that says which renders those are.
+    """
+    return flowers.generate(n, data_seed + JUDGE_SEED_OFFSET, held_out=None)
 
 
 def train_judge(train: FlowerSet, epochs: int, seed: int) -> keras.Model:

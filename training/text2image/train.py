@@ -71,7 +71,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     # from its own renders of EVERY combination (a separate seed, so never the test images). Trained on the
     # generator's training combinations only, it misread real renders of the held-out ones (0.81 petal
     # accuracy, 2026-11-26), which capped what the metric could credit.
-    judge_set = flowers.generate(p.judge_images, p.seed + 11, held_out=None)
+    judge_set = ev.judge_renders(p.judge_images, p.seed)
     judge = ev.train_judge(judge_set, p.judge_epochs, p.seed)
     truth = ev.eval_captions(split.test, p.eval_captions, p.seed + 3)
     generated = ev.generate_for_captions(generate, vocab, [t[0] for t in truth], cfg.z_dim, p.seed + 4)
@@ -81,7 +81,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         "histogram_judge_real_test_petal_accuracy": histogram_judge.petal_accuracy(split.test.images, split.test.petal_idx),
         "chance_petal_colour_accuracy": 1 / len(flowers.PETAL_NAMES),
         "chance_centre_colour_accuracy": 1 / len(flowers.CENTRE_NAMES),
-        "judge_training": f"{p.judge_images} renders of all {len(flowers.all_combinations())} colour combinations (seed {p.seed + 11}), {p.judge_epochs} epochs",
+        "judge_training": f"{p.judge_images} renders of all {len(flowers.all_combinations())} colour combinations (seed {p.seed + ev.JUDGE_SEED_OFFSET}), {p.judge_epochs} epochs",
         **ev.judge_metrics(judge, split.val, "judge_real_val"),
         **ev.judge_metrics(judge, split.test, "judge_real_test"),
         **ev.diversity(generate, vocab, split.test, cfg.z_dim, p.seed + 5),
