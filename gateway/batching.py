@@ -6,8 +6,9 @@ here each family names its own pad value (`Family.pad_values`), and the same bat
 TF Serving and modelserver alike.
 
 Policy ("adaptive"): a request that finds its queue idle — nothing pending, no batch of that queue in
-flight — is sent at once, so a lone client pays nothing for batching. While a batch is in flight, new
-requests wait in the queue; the queue is flushed as soon as the batch in flight returns, when it holds
+flight — is sent at the end of the event loop's current turn, together with the requests read in the same
+turn (`_Queue.flush_soon` says why), so a lone client pays nothing for batching. While a batch is in
+flight, new requests wait in the queue; the queue is flushed as soon as the batch in flight returns, when it holds
 `max_batch_size` rows, or when its oldest request has waited `max_latency_ms`, whichever comes first.
 Batches therefore grow with load and no request waits in the queue longer than `max_latency_ms`.
 With `send_when_idle` off the queue is a plain time window (every request waits up to `max_latency_ms`):
@@ -127,16 +128,31 @@ class _Queue:
         self.pending: list[_Item] = []
         self.pending_rows = 0
         self.in_flight = 0
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.Handle | None = None  # the scheduled flush: this turn's end, or max_latency_ms
 
     def submit(self, item: _Item) -> None:
         self.pending.append(item)
         self.pending_rows += item.rows
         idle = self.in_flight == 0 and len(self.pending) == 1
-        if self.pending_rows >= self.policy.max_batch_size or (idle and self.policy.send_when_idle):
+        if self.pending_rows >= self.policy.max_batch_size:
             self.flush()
+        elif idle and self.policy.send_when_idle:
+            self.flush_soon()
         elif self.timer is None:
             self.timer = asyncio.get_running_loop().call_later(self.policy.max_latency_ms / 1e3, self.flush)
+
+    def flush_soon(self) -> None:
+        """Flush at the end of the event loop's current turn, not at once.
+
+        Why: requests whose bytes were read in the same turn are already queued to run, each up to its
+        `submit` without yielding (light hooks run inline). Flushing after them sends them in one batch; at
+        once, the first would go alone and the rest would wait for it. Under a closed loop at concurrency 32
+        that was one single-row Predict for every full batch. A lone request loses nothing: nothing else is
+        queued to run, so the flush runs next.
+        """
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
         """Send the oldest compatible requests (up to max_batch_size rows) as one batch."""
@@ -183,7 +199,7 @@ class _Queue:
         finally:
             self.in_flight -= 1
             if self.pending and self.policy.send_when_idle:  # requests that queued while this batch was out
-                self.flush()
+                self.flush_soon()
             elif self.in_flight == 0:
                 self.batcher._forget_if_idle(self.key, self)
 

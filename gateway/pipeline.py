@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from functools import partial
+from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -62,7 +62,8 @@ class Pipeline:
         self.executor = executor
         self.metrics = metrics
         self.settings = registry.settings
-        self.batcher = MicroBatcher(backend, metrics, self.settings.batch_policy)
+        # settings are fixed for the app's life, so each model's policy is computed once, not per request
+        self.batcher = MicroBatcher(backend, metrics, cache(self.settings.batch_policy))
         self._series: dict[tuple[str, str], list[Any]] = {}
 
     async def run_blocking(self, fn: Any, *args: Any) -> Any:
@@ -85,13 +86,12 @@ class Pipeline:
 
     async def predict(self, call: PredictCall, request_id: str) -> PredictResult:
         pinned = call.version is not None or call.version_label is not None
-        if call.deadline is None:
-            call = replace(call, deadline=time.monotonic() + self.settings.backend_timeout_s)
+        deadline = call.deadline if call.deadline is not None else time.monotonic() + self.settings.backend_timeout_s
         for attempt in range(MAX_ATTEMPTS):
             record = self.registry.get(call.model)
             served = record.resolve(call.version, call.version_label, request_id)
             try:
-                return await self._once(call, served)
+                return await self._once(call, served, deadline)
             except E.ServableNotFound as e:
                 if pinned or attempt == MAX_ATTEMPTS - 1:
                     raise await self._explain_not_found(call, served.version, e) from None
@@ -100,9 +100,8 @@ class Pipeline:
                     await asyncio.sleep(SWAP_BACKOFF_S * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _once(self, call: PredictCall, served: Any) -> PredictResult:
-        family, version, label_v, deadline = call.family, served.version, str(served.version), call.deadline
-        assert deadline is not None, "predict() sets the deadline"
+    async def _once(self, call: PredictCall, served: Any, deadline: float) -> PredictResult:
+        family, version, label_v = call.family, served.version, str(served.version)
         t0 = time.perf_counter()
         arrays = await self.run_hook(family, family.preprocess, call.inputs, served.assets)
         t1 = time.perf_counter()

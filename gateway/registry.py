@@ -17,7 +17,9 @@ versions only: while a label's new target is still loading, the label keeps its 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import threading
 import time
 import weakref
 import zlib
@@ -30,6 +32,7 @@ from common import repository as repo
 from gateway import errors as E
 from common.admin_state import AdminState
 from gateway.backend import Backend, VersionStatus
+from gateway.core import heap
 from gateway.core.config import Settings
 from gateway.families import FAMILIES, Family
 
@@ -146,10 +149,14 @@ class Registry:
         self._asset_failures: dict[tuple[str, int], tuple[float, str]] = {}
         self._generation = 0
         self._task: asyncio.Task[None] | None = None
+        self._live_asset_sets = 0  # ServedVersions alive: served ones, plus retired ones still held
+        self._live_lock = threading.Lock()  # loads run in the thread pool, frees wherever the last holder ends
 
     # ---- lifecycle
     async def start(self) -> None:
         await self.refresh()
+        gc.collect()  # once, so start-up garbage is not frozen with the rest
+        self._freeze_if_settled()
         self._task = asyncio.create_task(self._loop(), name="registry-refresh")
 
     async def stop(self) -> None:
@@ -167,6 +174,17 @@ class Registry:
                 await self.refresh()
             except Exception:  # never let the refresher die
                 log.exception("registry refresh failed")
+            self._freeze_if_settled()
+
+    def assets_settled(self) -> bool:
+        """Are the served versions' asset sets the only ones alive (no retired version still held)?"""
+        served = sum(len(r.served) for r in self.records.values())
+        with self._live_lock:
+            return self._live_asset_sets == served
+
+    def _freeze_if_settled(self) -> None:
+        if not heap.is_frozen() and self.assets_settled():
+            heap.freeze()
 
     # ---- lookups (request path: no I/O)
     def get(self, name: str) -> ModelRecord:
@@ -263,6 +281,7 @@ class Registry:
         self._generation += 1
         record = replace(record, generation=self._generation)
         self.records[record.name] = record
+        heap.thaw()  # until the versions this change retired are freed (gateway.core.heap says why)
         if self._on_change is not None:
             self._on_change(record)
 
@@ -329,12 +348,20 @@ class Registry:
         manifest = mf.read_manifest(version_dir)
         assets = family.load_assets(version_dir, manifest)
         sv = ServedVersion(name, version, version_dir, manifest, assets)
+        with self._live_lock:
+            self._live_asset_sets += 1
+        weakref.finalize(sv, self._asset_set_freed)
         if self._assets_gauge is not None:
             gauge = self._assets_gauge.labels(name, str(version))
             gauge.inc()
             weakref.finalize(sv, gauge.dec)
         log.info("model %s: assets of version %d loaded", name, version)
         return sv
+
+
+    def _asset_set_freed(self) -> None:
+        with self._live_lock:
+            self._live_asset_sets -= 1
 
 
 def _changed(a: ModelRecord, b: ModelRecord) -> bool:

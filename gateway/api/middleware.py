@@ -1,23 +1,24 @@
 """The one ASGI middleware every request passes: request id, body-size limit, access log, last-resort 500.
 
 Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every /predict.
-- `X-Request-ID`: taken from the request when it is a sane token (≤128 chars of [A-Za-z0-9._:-]), else a
-  new uuid4; stored in `request.state.request_id` and set on every response, errors included.
+- `X-Request-ID`: taken from the request when it is a sane token (≤128 chars of [A-Za-z0-9._:-]), else 32
+  random hex digits (as `uuid4().hex`, without the system call and the UUID object); stored in `request.state.request_id` and set on every response, errors included.
 - Body limit: a `Content-Length` above the limit is answered 413 at once; a body without length (chunked)
   is counted while it is read and the read fails with PayloadTooLarge (the route's error handler answers
   413). The rest of an oversize body is drained up to a cap first, so an ordinary client gets to read the
   413 instead of a reset connection.
 - One JSON log line per request (logger `gateway.access`): method, path, status, duration, model, version,
-  stage timings, error code — the route fills `request.state.log`.
+  stage timings, error code — the route fills `request.state.log`. The record is made without
+  `Logger.info`'s caller lookup (a stack walk per request; the line says where it comes from).
 - An exception escaping everything becomes a JSON 500 without a stack trace (the trace goes to the log).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -44,7 +45,7 @@ class RequestContextMiddleware:
         start = time.perf_counter()
         headers = dict(scope.get("headers") or ())
         rid_in = headers.get(b"x-request-id", b"").decode("latin-1")
-        rid = rid_in if _RID.match(rid_in) else uuid.uuid4().hex
+        rid = rid_in if _RID.match(rid_in) else f"{random.getrandbits(128):032x}"
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         entry: dict[str, Any] = {}
@@ -99,7 +100,7 @@ class RequestContextMiddleware:
                 self.metrics.requests.labels(entry.get("model", "-"), str(entry.get("version", "-")), str(status_box[0])).inc()
             if log.isEnabledFor(logging.INFO):
                 line = {"request_id": rid, "method": scope.get("method"), "path": path, "status": status_box[0], "duration_ms": round(duration, 3), **entry}
-                log.info(orjson.dumps(line).decode())
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, orjson.dumps(line).decode(), None, None))
 
 
 async def _drain(receive: Any, cap: int) -> None:

@@ -148,18 +148,20 @@ class AntispamFamily(Family[AntispamAssets]):
         tokens, ids = inputs._stash["tokens"], inputs._stash["ids"]
         if probs.shape != (len(tokens), 2):
             raise E.BackendError(f"servable returned probabilities of shape {probs.shape}, expected ({len(tokens)}, 2)")
+        # model_construct: every value is computed here with the declared type, so validating it again (per
+        # text, on every request) would only cost time; the response model still documents and serialises it
         results = []
         for p, tok, idx in zip(probs, tokens, ids):
             n = len(tok)
             unknown = float(np.count_nonzero(idx == UNK_ID)) / n if n else 1.0
-            results.append(Verdict(
+            results.append(Verdict.model_construct(
                 label=LABELS[int(np.argmax(p))],
                 spam_probability=float(p[0]),
                 n_tokens=n,
                 unknown_ratio=round(unknown, 4),
                 tokens=list(tok) if inputs.debug else None,
             ))
-        out = AntispamOutputs(results=results)
+        out = AntispamOutputs.model_construct(results=results)
         if inputs.text is not None:
             first = results[0]
             out.label, out.spam_probability, out.n_tokens = first.label, first.spam_probability, first.n_tokens

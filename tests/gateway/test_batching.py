@@ -50,6 +50,61 @@ def test_split_refuses_outputs_that_lost_the_batch_axis() -> None:
         split({"p": np.zeros((2, 2))}, [1, 2])
 
 
+# ---- the adaptive policy, in process against the real modelserver
+
+def test_adaptive_queue_sends_requests_of_one_loop_turn_as_one_predict(gw_modelserver, gw_repo: Path) -> None:
+    """An idle queue flushes at the end of the loop turn (`_Queue.flush_soon`): requests that reach it in the
+    same turn share one Predict instead of the first going alone and the rest waiting for it."""
+    import asyncio
+
+    from gateway.backend import Backend
+    from gateway.batching import BatchPolicy, MicroBatcher
+    from gateway.core.config import Settings
+    from gateway.families import family_for
+    from gateway.metrics import Metrics
+
+    family = family_for(MODEL)
+    assert family is not None
+    policy = BatchPolicy(enabled=True, max_batch_size=32, max_latency_ms=5000.0, send_when_idle=True)
+
+    async def run() -> tuple[list[list[float]], list[float]]:
+        backend = Backend(Settings(backend=gw_modelserver.address, servables=str(gw_repo)))
+        await backend.start()
+        metrics = Metrics()
+        batcher = MicroBatcher(backend, metrics, lambda model: policy)
+        try:
+            version = None
+            for _ in range(600):  # the session's modelserver may still be loading
+                states = await backend.model_status(MODEL)
+                available = [v for v, st in states.items() if st.state == "AVAILABLE"]
+                if available:
+                    version = max(available)
+                    break
+                await asyncio.sleep(0.1)
+            assert version is not None, "the modelserver never served the test model"
+            deadline = time.monotonic() + 60
+            rows = [[float(i), float(i + 1)] for i in range(5)]
+
+            async def one(x: list[float]) -> list[float]:
+                arrays = {"x": np.asarray([x], np.float32)}
+                result = await batcher.predict(MODEL, version, family, arrays, None, "serving_default", deadline)
+                return (result.outputs["y"][0] - np.float32(1000.0 * (version - 1))).tolist()  # as version 1
+
+            started = time.monotonic()
+            lone = await one([9.0, 9.0])  # a lone request: sent without waiting for max_latency_ms (5 s)
+            assert time.monotonic() - started < 4.0, "an idle queue must not wait for max_latency_ms"
+            together = await asyncio.gather(*(one(x) for x in rows))
+            sizes = [s.value for s in metrics.batch_size.collect()[0].samples if s.name.endswith("_sum")]
+            calls = [s.value for s in metrics.batch_size.collect()[0].samples if s.name.endswith("_count")]
+            return [lone, *together], [calls[0], sizes[0]]
+        finally:
+            await backend.close()
+
+    outputs, (calls, rows_sent) = asyncio.run(run())
+    assert (calls, rows_sent) == (2, 6)  # the lone request, then the five of one turn in one Predict
+    assert outputs == [expected_y(x) for x in ([9.0, 9.0], *[[float(i), float(i + 1)] for i in range(5)])]
+
+
 # ---- real stack
 
 @pytest.fixture(scope="module")

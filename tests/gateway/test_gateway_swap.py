@@ -80,6 +80,11 @@ def test_swap_under_load_loses_nothing_and_never_mixes_versions(gw_gateway, gw_r
         lambda: f'gateway_assets_loaded{{model="{MODEL}",version="{old}"}} 0.0' in httpx.get(url + "/metrics").text,
         timeout=60, message="old assets freed",
     )
+    # the swap thawed the heap (gateway.core.heap); with the retired assets gone it is frozen again
+    events = [line for line in gw_gateway.log().splitlines() if '"event": "heap_' in line]
+    assert any("heap_thawed" in e for e in events), events[-5:]
+    wait_until(lambda: "heap_frozen" in [ln for ln in gw_gateway.log().splitlines() if '"event": "heap_' in ln][-1],
+               timeout=30, message="heap frozen again after the swap")
 
 
 def predict_version(url: str, **pin: object) -> int:
