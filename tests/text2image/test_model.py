@@ -34,6 +34,52 @@ def test_generator_makes_64x64_images_with_or_without_text_at_every_scale(every_
     assert any(layer.name.startswith("text_at") for layer in gen.layers) is every_scale
 
 
+def test_an_unknown_text_pool_is_refused():
+    from training.text2image.model import build_text_encoder
+
+    with pytest.raises(ValueError, match="text_pool must be 'last' or 'mean'"):
+        build_text_encoder(_cfg(text_pool="max"))
+
+
+def test_slot_generator_mixes_its_text_codes_per_position():
+    """text_slots=K: K codes from the text, a per-position gate (softmax over K) picks the mix."""
+    from training.text2image.model import SlotMix, build_generator
+
+    gen = build_generator(_cfg(text_slots=2))
+    out = np.asarray(gen([np.ones((2, 16), np.float32), np.zeros((2, 4), np.float32)], training=False))
+    assert out.shape == (2, 64, 64, 3) and np.all(np.abs(out) <= 1)
+    names = [layer.name for layer in gen.layers]
+    assert {"slot0", "slot1", "gate0", "gate2", "slotmix0", "slotmix2"} <= set(names) and "text_tile0" not in names
+    slots = np.array([[[1.0, 2.0], [10.0, 20.0]]], np.float32)  # B=1, K=2, C=2
+    gate = np.zeros((1, 2, 2, 2), np.float32)
+    gate[0, 0, 0, 0] = gate[0, 0, 1, 1] = 1.0  # one-hot: position (0,0) reads slot 0, (0,1) slot 1
+    gate[0, 1, :, :] = 0.5  # row 1: the average
+    mixed = np.asarray(SlotMix()([gate, slots]))
+    np.testing.assert_allclose(mixed[0, 0, 0], [1, 2])
+    np.testing.assert_allclose(mixed[0, 0, 1], [10, 20])
+    np.testing.assert_allclose(mixed[0, 1, 0], [5.5, 11])
+
+
+def test_slot_generator_trains_exports_and_serves(tmp_path):
+    """One GAN step (the averaged copy is a clone: the custom layer must clone), then the SavedModel."""
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+    from training.text2image.serving import Text2ImageModule, write_savedmodel
+
+    cfg = _cfg(text_slots=2, text_pool="mean")
+    trainer = Trainer(cfg, 2e-4, 0.5, ema_decay=0.999)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    trainer.gan_step(tf.constant(rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)))
+    write_savedmodel(Text2ImageModule(trainer.text_encoder, trainer.export_generator, 4), tmp_path / "1")
+    served = tf.saved_model.load(str(tmp_path / "1"))
+    z = rng.standard_normal((2, 4)).astype(np.float32)
+    images = served.signatures["serving_default"](caption_ids=tf.constant(ids[:2]), z=tf.constant(z))["images"].numpy()
+    direct = np.asarray(trainer.export_generator([trainer.text_encoder(ids[:2], training=False), tf.constant(z)], training=False))
+    np.testing.assert_allclose(images, direct, atol=1e-5)
+
+
 def test_projection_term_makes_the_logit_depend_on_the_text_through_the_pooled_features():
     from training.text2image.model import build_discriminator
 
@@ -54,11 +100,12 @@ def test_a_boolean_option_that_is_not_one_is_refused():
         PRESETS["tiny"].with_options(text_projection="maybe")
 
 
-def test_text_vector_ignores_padding():
+@pytest.mark.parametrize("pool", ["last", "mean"])
+def test_text_vector_ignores_padding(pool):
     """Captions of different lengths share a padded batch; the padding must not move a caption's vector."""
     from training.text2image.model import build_text_encoder
 
-    enc = build_text_encoder(_cfg())
+    enc = build_text_encoder(_cfg(text_pool=pool))
     alone = np.asarray(enc(np.array([[3, 4, 5, 2]], np.int64), training=False))
     padded = np.asarray(enc(np.array([[3, 4, 5, 2, 0, 0, 0]], np.int64), training=False))
     np.testing.assert_allclose(alone, padded, atol=1e-6)

@@ -53,7 +53,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     cfg = ModelConfig(
         vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim,
         z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
-        text_every_scale=p.text_every_scale, text_projection=p.text_projection,
+        text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
     )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
     trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay)
