@@ -2,7 +2,8 @@
 
 Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every /predict.
 - `X-Request-ID`: taken from the request when it is a sane token (≤128 chars of [A-Za-z0-9._:-]), else 32
-  random hex digits (as `uuid4().hex`, without the system call and the UUID object); stored in `request.state.request_id` and set on every response, errors included.
+  random hex digits (as `uuid4().hex`, without the system call and the UUID object); stored in
+  `request.state.request_id` and set on every response, errors included.
 - Body limit: a `Content-Length` above the limit is answered 413 at once; a body without length (chunked)
   is counted while it is read and the read fails with PayloadTooLarge (the route's error handler answers
   413). The rest of an oversize body is drained up to a cap first, so an ordinary client gets to read the
