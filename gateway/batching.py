@@ -8,8 +8,9 @@ TF Serving and modelserver alike.
 Policy ("adaptive"): a request that finds its queue idle — nothing pending, no batch of that queue in
 flight — is sent at the end of the event loop's current turn, together with the requests read in the same
 turn (`_Queue.flush_soon` says why), so a lone client pays nothing for batching. While a batch is in
-flight, new requests wait in the queue; the queue is flushed as soon as the batch in flight returns, when it holds
-`max_batch_size` rows, or when its oldest request has waited `max_latency_ms`, whichever comes first.
+flight, new requests wait in the queue; the queue is flushed at the end of the turn in which the batch in
+flight returns, when it holds `max_batch_size` rows, or when its oldest request has waited
+`max_latency_ms`, whichever comes first.
 Batches therefore grow with load and no request waits in the queue longer than `max_latency_ms`.
 With `send_when_idle` off the queue is a plain time window (every request waits up to `max_latency_ms`):
 more merging at low load, at the price of that wait — and deterministic batches for tests.
