@@ -3,7 +3,8 @@
 - Text encoder: word embedding + LSTM; the last valid hidden state (padding id 0 is masked) is the
   128-d text vector (`text_pool="last"`, the book), or the mean of the LSTM's outputs over the words
   (`"mean"`): from the last state alone, a linear probe read the petal colour of unseen colour pairs at
-  0.72, from the mean at 0.97 (docs/text2image.md, "Fifth round"). Trained with the matching-aware cosine hinge loss against an image encoder (CNN),
+  0.72, from the mean at 0.97 (docs/text2image.md, "Fifth round"). Trained with the matching-aware
+  cosine hinge loss against an image encoder (CNN),
   as the book's `rnn_embed` / `cnn_encoder` pair.
 - Generator (ResNet style, as the book's `generator_txt2img_resnet`): text vector -> dense + leaky ReLU
   (the compressed text code), concatenated with z ~ N(0, 1), dense to 4x4, residual block, then
@@ -49,7 +50,7 @@ class ModelConfig:
     text_every_scale: bool = True  # G: the text code tiled into every upsampling block, not only the input
     text_projection: bool = True  # D: adds <text embedding, pooled image features> to the book's logit
     text_pool: str = "last"  # text vector: "last" LSTM state (the book) or "mean" of its outputs over the words
-    text_slots: int = 0  # G: 0 = one text code tiled everywhere; K > 0 = K codes mixed per position (SlotMix)
+    text_slots: int = 0  # G: 0 = one tiled text code; K > 0 = K codes mixed per position (SlotMix), in its place
 
 
 def _lrelu(x: tf.Tensor) -> tf.Tensor:
@@ -112,8 +113,9 @@ class SlotMix(layers.Layer):
 
     Why: with one code tiled over the image, every pixel reads the same blend of the caption, and for a
     colour pair never seen in training the generator painted the blend (red petals + yellow centre came out
-    orange; docs/text2image.md, "Sixth round"). With K codes, each a linear read-out of the text vector, and a
-    gate the generator computes from its own features, the centre can read one code and the petals another.
+    orange; docs/text2image.md, "Fifth round"). With K codes, each a dense read-out of the text vector, and a
+    gate the generator computes from its own features, the centre can read one code and the petals another
+    ("Sixth round" measures it).
     """
 
     def call(self, inputs):  # type: ignore[no-untyped-def]
