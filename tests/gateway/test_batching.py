@@ -20,6 +20,7 @@ from gateway.batching import compatible, merge, split
 from tests.gateway.gateway_process import GatewayProcess
 from tests.gateway.version_family import MODEL, POISON_AT, SPIN_OFFSET
 from tests.utils.batching import batch_histogram, fixed_window_env, metric, post_all
+from tests.utils.servers import wait_model_available
 
 WINDOW_MS = 1500  # every request sent within this of the first joins its batch
 
@@ -67,21 +68,14 @@ def test_adaptive_queue_sends_requests_of_one_loop_turn_as_one_predict(gw_models
     assert family is not None
     policy = BatchPolicy(enabled=True, max_batch_size=32, max_latency_ms=5000.0, send_when_idle=True)
 
+    version = wait_model_available(gw_modelserver.address, MODEL)  # the session's modelserver may still be loading
+
     async def run() -> tuple[list[list[float]], list[float]]:
         backend = Backend(Settings(backend=gw_modelserver.address, servables=str(gw_repo)))
         await backend.start()
         metrics = Metrics()
         batcher = MicroBatcher(backend, metrics, lambda model: policy)
         try:
-            version = None
-            for _ in range(600):  # the session's modelserver may still be loading
-                states = await backend.model_status(MODEL)
-                available = [v for v, st in states.items() if st.state == "AVAILABLE"]
-                if available:
-                    version = max(available)
-                    break
-                await asyncio.sleep(0.1)
-            assert version is not None, "the modelserver never served the test model"
             deadline = time.monotonic() + 60
             rows = [[float(i), float(i + 1)] for i in range(5)]
 
@@ -94,9 +88,8 @@ def test_adaptive_queue_sends_requests_of_one_loop_turn_as_one_predict(gw_models
             lone = await one([9.0, 9.0])  # a lone request: sent without waiting for max_latency_ms (5 s)
             assert time.monotonic() - started < 4.0, "an idle queue must not wait for max_latency_ms"
             together = await asyncio.gather(*(one(x) for x in rows))
-            sizes = [s.value for s in metrics.batch_size.collect()[0].samples if s.name.endswith("_sum")]
-            calls = [s.value for s in metrics.batch_size.collect()[0].samples if s.name.endswith("_count")]
-            return [lone, *together], [calls[0], sizes[0]]
+            samples = {s.name: s.value for s in metrics.batch_size.collect()[0].samples}
+            return [lone, *together], [samples["gateway_batch_size_count"], samples["gateway_batch_size_sum"]]
         finally:
             await backend.close()
 
