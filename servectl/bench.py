@@ -7,7 +7,10 @@ preprocess on the served version's assets, encoded by the gateway's own backend 
 is the gateway's own overhead (HTTP, validation, pre/post-processing, tensor conversion, JSON).
 
 The HTTP client is a minimal asyncio keep-alive client (pre-encoded request bytes, Content-Length
-responses) so the load generator costs little CPU beside the servers on a small machine. Run benchmarks
+responses) so the load generator costs little CPU beside the servers on a small machine.
+Inputs: the family's example, one `--inputs` object, or `--inputs-file` (JSON Lines, one `inputs` object per
+line, e.g. held-out messages): every worker then cycles through the lines from its own starting line, so
+the servers see varied traffic, not one message answered over and over. Run benchmarks
 one at a time (`flock /tmp/cpu.lock servectl bench ...`) so figures are not distorted.
 """
 
@@ -19,7 +22,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Sequence
 from urllib.parse import urlparse
 
 import typer
@@ -70,11 +73,36 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-class HttpConnection:
-    """One keep-alive HTTP/1.1 connection sending one pre-encoded request over and over."""
+def read_inputs_file(path: Path) -> list[dict[str, Any]]:
+    """The `inputs` objects of a JSON Lines file (blank lines skipped); a bad line is named by its number."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise typer.BadParameter(f"cannot read inputs file {path}: {e}") from None
+    out = []
+    for no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise typer.BadParameter(f"{path} line {no} is not JSON ({e.msg}); each line must be one `inputs` object") from None
+        if not isinstance(value, dict):
+            raise typer.BadParameter(f"{path} line {no} is a JSON {type(value).__name__}; each line must be one `inputs` object")
+        out.append(value)
+    if not out:
+        raise typer.BadParameter(f"inputs file {path} has no `inputs` object")
+    return out
 
-    def __init__(self, host: str, port: int, request: bytes) -> None:
-        self.host, self.port, self.request = host, port, request
+
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection sending pre-encoded requests in turn, from request `start` on."""
+
+    def __init__(self, host: str, port: int, requests: Sequence[bytes], start: int = 0) -> None:
+        if not requests:
+            raise ValueError("HttpConnection needs at least one request")
+        self.host, self.port, self.requests = host, port, requests
+        self.next = start % len(requests)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -82,7 +110,8 @@ class HttpConnection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        self.writer.write(self.request)
+        self.writer.write(self.requests[self.next])
+        self.next = (self.next + 1) % len(self.requests)
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
@@ -126,11 +155,12 @@ async def closed_loop(name: str, concurrency: int, duration: float, warmup: floa
     return run
 
 
-def http_worker_factory(host: str, port: int, request: bytes, connections: list[HttpConnection]) -> Callable[[], Awaitable[Callable[[], Awaitable[str | None]]]]:
-    """closed_loop's `make_worker` for HTTP: one keep-alive connection per worker (kept in `connections`)."""
+def http_worker_factory(host: str, port: int, requests: Sequence[bytes], connections: list[HttpConnection]) -> Callable[[], Awaitable[Callable[[], Awaitable[str | None]]]]:
+    """closed_loop's `make_worker` for HTTP: one keep-alive connection per worker (kept in `connections`);
+    worker k starts at request k, so concurrent workers send different requests."""
 
     async def make() -> Callable[[], Awaitable[str | None]]:
-        conn = HttpConnection(host, port, request)
+        conn = HttpConnection(host, port, requests, start=len(connections))
         connections.append(conn)
 
         async def call() -> str | None:
@@ -142,13 +172,22 @@ def http_worker_factory(host: str, port: int, request: bytes, connections: list[
     return make
 
 
-def grpc_worker_factory(predict: Any, request: bytes | None) -> Callable[[], Awaitable[Callable[[], Awaitable[str | None]]]]:
-    """closed_loop's `make_worker` for direct gRPC: the serialized PredictRequest on a shared channel."""
+def grpc_worker_factory(predict: Any, requests: Sequence[bytes]) -> Callable[[], Awaitable[Callable[[], Awaitable[str | None]]]]:
+    """closed_loop's `make_worker` for direct gRPC: serialized PredictRequests in turn on a shared channel,
+    worker k starting at request k (as the HTTP workers do)."""
+    made = 0
 
     async def make() -> Callable[[], Awaitable[str | None]]:
         import grpc
 
+        nonlocal made
+        at = made % len(requests)
+        made += 1
+
         async def call() -> str | None:
+            nonlocal at
+            request = requests[at]
+            at = (at + 1) % len(requests)
             try:
                 await predict(request, timeout=60)
             except grpc.aio.AioRpcError as e:
@@ -160,12 +199,16 @@ def grpc_worker_factory(predict: Any, request: bytes | None) -> Callable[[], Awa
     return make
 
 
-def _direct_request(model: str, version: int, inputs: dict[str, Any], servables: Path, backend: str) -> tuple[bytes, Any]:
-    """The serialized PredictRequest the gateway would send for `inputs` (same family code, same assets)."""
+def direct_requests(model: str, version: int, inputs: Sequence[dict[str, Any]], servables: Path, backend: str) -> list[bytes]:
+    """The serialized PredictRequests the gateway would send for each of `inputs` (same family code, same
+    assets, loaded once); an input the family refuses is named by its position."""
+    from pydantic import ValidationError
+
     from common import manifest as mf
     from common import repository as repo
     from gateway.backend import Backend
     from gateway.core.config import Settings
+    from gateway.errors import GatewayError
     from gateway.families import family_for
 
     family = family_for(model)
@@ -177,14 +220,20 @@ def _direct_request(model: str, version: int, inputs: dict[str, Any], servables:
         raise typer.BadParameter(f"model {model!r} is not in {servables / repo.CONFIG_NAME}")
     version_dir = repo.resolve_base_path(mc.base_path, servables) / str(version)
     assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
-    parsed = family.Inputs.model_validate(inputs)
-    arrays = family.preprocess(parsed, assets)
     client = Backend(Settings(backend=backend, servables=servables))
-    req = client.build_request(model, version, arrays, family.output_filter(parsed), family.signature_name(parsed))
-    return req.SerializeToString(), family
+    out = []
+    for i, one in enumerate(inputs):
+        try:
+            parsed = family.Inputs.model_validate(one)
+            arrays = family.preprocess(parsed, assets)
+        except (ValidationError, GatewayError) as e:
+            raise typer.BadParameter(f"inputs #{i + 1} is not valid for {model!r}: {e}") from None
+        req = client.build_request(model, version, arrays, family.output_filter(parsed), family.signature_name(parsed))
+        out.append(req.SerializeToString())
+    return out
 
 
-async def bench_model(model: str, gateway: str, backend: str | None, servables: Path, inputs: dict[str, Any] | None, levels: list[int], duration: float, warmup: float, api_key: str | None, gateway_pid: int | None = None) -> list[tuple[Run, Run | None]]:
+async def bench_model(model: str, gateway: str, backend: str | None, servables: Path, inputs: Sequence[dict[str, Any]] | None, levels: list[int], duration: float, warmup: float, api_key: str | None, gateway_pid: int | None = None) -> list[tuple[Run, Run | None]]:
     import grpc
     import httpx
 
@@ -204,16 +253,12 @@ async def bench_model(model: str, gateway: str, backend: str | None, servables: 
         family = family_for(model)
         if family is None:
             raise typer.BadParameter(f"no gateway family for {model!r}; pass --inputs")
-        inputs = family.example
-    body = json.dumps({"model": model, "version": version, "inputs": inputs}).encode()
-    extra = f"X-API-Key: {api_key}\r\n" if api_key else ""
-    http_request = (
-        f"POST /predict HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    direct_bytes = _direct_request(model, version, inputs, servables, backend)[0] if backend else None
+        inputs = [family.example]
+    http_requests = [predict_http_request(host, port, model, version, one, api_key) for one in inputs]
+    direct_bytes = direct_requests(model, version, inputs, servables, backend) if backend else []
 
     connections: list[HttpConnection] = []
-    http_worker = http_worker_factory(host, port, http_request, connections)
+    http_worker = http_worker_factory(host, port, http_requests, connections)
     channel = None
     if backend:
         channel = grpc.aio.insecure_channel(backend, options=[("grpc.max_receive_message_length", 256 << 20), ("grpc.max_send_message_length", 256 << 20)])
@@ -236,6 +281,14 @@ async def bench_model(model: str, gateway: str, backend: str | None, servables: 
         if channel is not None:
             await channel.close()
     return results
+
+
+def predict_http_request(host: str, port: int, model: str, version: int | None, inputs: dict[str, Any], api_key: str | None = None) -> bytes:
+    """One pre-encoded POST /predict (HTTP/1.1, JSON body), sent as is by `HttpConnection`."""
+    body = json.dumps({"model": model, "version": version, "inputs": inputs}).encode()
+    extra = f"X-API-Key: {api_key}\r\n" if api_key else ""
+    head = f"POST /predict HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
 
 
 def _print(model: str, results: list[tuple[Run, Run | None]]) -> None:
@@ -270,6 +323,7 @@ def bench(
     duration: float = typer.Option(10.0, help="measured seconds per level and path"),
     warmup: float = typer.Option(2.0, help="unmeasured seconds before each measurement"),
     inputs: Optional[str] = typer.Option(None, help="JSON `inputs` object (default: the family's example)"),
+    inputs_file: Optional[Path] = typer.Option(None, help="JSON Lines, one `inputs` object per line: workers cycle through them (varied traffic)"),
     family_module: list[str] = typer.Option([], help="extra family module to import (out-of-tree families)"),
     api_key: Optional[str] = typer.Option(None, envvar="GATEWAY_API_KEY", help="X-API-Key for gateways that require one"),
     json_out: Optional[Path] = typer.Option(None, help="also write the figures as JSON here"),
@@ -281,7 +335,9 @@ def bench(
     for module in family_module:
         importlib.import_module(module)
     levels = [int(c) for c in concurrency.split(",") if c.strip()]
-    parsed_inputs = json.loads(inputs) if inputs else None
+    if inputs and inputs_file:
+        raise typer.BadParameter("give --inputs or --inputs-file, not both")
+    parsed_inputs = [json.loads(inputs)] if inputs else read_inputs_file(inputs_file) if inputs_file else None
     report: dict[str, Any] = {}
     for m in model:
         results = run_client(bench_model(m, gateway.rstrip("/"), backend, servables.resolve(), parsed_inputs, levels, duration, warmup, api_key, gateway_pid))

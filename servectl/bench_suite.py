@@ -1,6 +1,6 @@
 """`servectl bench-suite`: every served model measured three ways, with gateway batching off and on.
 
-For each model (latest version, the family's example input):
+For each model (latest version; the family's example input, or every line of `--inputs-file` in turn):
 - (a) in-process, the limit: the same SavedModel in this process, in a TF1 session as TF Serving runs it
   (`modelserver.loader`), called from `concurrency` threads. Two rows: the model call alone on the
   preprocessed tensors, and the whole in-process path on the same input (family preprocess + model +
@@ -19,6 +19,7 @@ Run it alone on the machine (`flock /tmp/cpu.lock servectl bench-suite ...`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import httpx
 import typer
@@ -34,7 +35,10 @@ import typer
 from common import manifest as mf
 from common import repository as repo_mod
 from servectl.app import app
-from servectl.bench import HttpConnection, Run, _direct_request, closed_loop, grpc_worker_factory, http_worker_factory, process_cpu_seconds, run_client
+from servectl.bench import (
+    HttpConnection, Run, closed_loop, direct_requests, grpc_worker_factory, http_worker_factory, predict_http_request,
+    process_cpu_seconds, read_inputs_file, run_client,
+)
 from servectl.up import Stack, tf_thread_flags
 
 
@@ -110,9 +114,10 @@ def threaded_loop(call: Callable[[], object], concurrency: int, duration: float,
     return run, cpu
 
 
-def in_process_calls(model: str, version_dir: Path, inputs: dict[str, Any], threads: tuple[int, int] = (0, 0)) -> tuple[Callable[[], object], Callable[[], object]]:
+def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, Any]], threads: tuple[int, int] = (0, 0)) -> tuple[Callable[[], object], Callable[[], object]]:
     """(model call on preprocessed tensors, whole in-process path) for one model version, in a Session with
-    the same thread settings as the benchmarked modelserver (so (a) and (b) run the same graph the same way)."""
+    the same thread settings as the benchmarked modelserver (so (a) and (b) run the same graph the same way).
+    Successive calls, from any thread, take `inputs` in turn, as the served paths' workers do."""
     from gateway.families import family_for
     from modelserver.loader import SavedModelLoader, SessionThreads
 
@@ -123,41 +128,40 @@ def in_process_calls(model: str, version_dir: Path, inputs: dict[str, Any], thre
     loader.load()
     servable = loader.servable
     assert servable is not None
-    parsed = family.Inputs.model_validate(inputs)
-    sig = servable.signatures[family.signature_name(parsed)]
-    wanted = family.output_filter(parsed) or list(sig.outputs)
-    arrays = family.preprocess(parsed, assets)
+    parsed = [family.Inputs.model_validate(one) for one in inputs]
+    sig = servable.signatures[family.signature_name(parsed[0])]
+    wanted = family.output_filter(parsed[0]) or list(sig.outputs)
     feeds_for = lambda arr: [(sig.inputs[k].name, v) for k, v in arr.items()]  # noqa: E731
+    feeds = [feeds_for(family.preprocess(p, assets)) for p in parsed]
     fetches = [sig.outputs[k].name for k in wanted]
+    turn = itertools.count()  # next() on a count is atomic under the GIL: threads share it safely
 
     def model_only() -> object:
-        return servable.run(feeds_for(arrays), fetches)
+        return servable.run(feeds[next(turn) % len(feeds)], fetches)
 
     def end_to_end() -> object:
-        p = family.Inputs.model_validate(inputs)
+        p = family.Inputs.model_validate(inputs[next(turn) % len(inputs)])
         out = servable.run(feeds_for(family.preprocess(p, assets)), fetches)
         return family.postprocess(dict(zip(wanted, out)), assets, p)
 
     return model_only, end_to_end
 
 
-async def _http_run(url: str, body: bytes, concurrency: int, duration: float, warmup: float) -> Run:
+async def _http_run(url: str, model: str, version: int, inputs: Sequence[dict[str, Any]], concurrency: int, duration: float, warmup: float) -> Run:
     from urllib.parse import urlparse
 
     u = urlparse(url)
     host, port = u.hostname or "127.0.0.1", u.port or 80
-    request = (
-        f"POST /predict HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    requests = [predict_http_request(host, port, model, version, one) for one in inputs]
     conns: list[HttpConnection] = []
     try:
-        return await closed_loop("gateway", concurrency, duration, warmup, http_worker_factory(host, port, request, conns))
+        return await closed_loop("gateway", concurrency, duration, warmup, http_worker_factory(host, port, requests, conns))
     finally:
         for c in conns:
             await c.close()
 
 
-async def _grpc_run(address: str, request: bytes, concurrency: int, duration: float, warmup: float) -> Run:
+async def _grpc_run(address: str, requests: Sequence[bytes], concurrency: int, duration: float, warmup: float) -> Run:
     import grpc
 
     from protos import predict_pb2, rpc
@@ -165,7 +169,7 @@ async def _grpc_run(address: str, request: bytes, concurrency: int, duration: fl
     channel = grpc.aio.insecure_channel(address, options=[("grpc.max_receive_message_length", 256 << 20), ("grpc.max_send_message_length", 256 << 20)])
     predict = channel.unary_unary(rpc.PREDICT.path, request_serializer=None, response_deserializer=predict_pb2.PredictResponse.FromString)
     try:
-        return await closed_loop("direct gRPC", concurrency, duration, warmup, grpc_worker_factory(predict, request))
+        return await closed_loop("direct gRPC", concurrency, duration, warmup, grpc_worker_factory(predict, requests))
     finally:
         await channel.close()
 
@@ -211,9 +215,11 @@ def ratios(rows: list[Row], max_latency_ms: float) -> dict[str, Any]:
 
 
 def markdown(rows: list[Row], summary: dict[str, Any], meta: dict[str, Any]) -> str:
+    source = meta.get("inputs", {})
+    inputs = "the family's example" if not source.get("file") else f"{source['count']} inputs from {source['file']}, in turn"
     lines = [f"# Serving benchmark ({meta['date']})", "", f"Machine: {meta['cpus']} CPUs, load average before the run {meta['load_before']}. "
              f"Batching on: max_batch_size {meta['max_batch_size']}, max_latency_ms {meta['max_latency_ms']}. "
-             f"{meta['duration_s']} s measured per row after {meta['warmup_s']} s warm-up. Gateway workers: {meta['workers']}.", ""]
+             f"{meta['duration_s']} s measured per row after {meta['warmup_s']} s warm-up. Gateway workers: {meta['workers']}. Inputs: {inputs}.", ""]
     lines += ["| model | path | concurrency | p50 ms | p99 ms | req/s | CPU ms/req | n | errors |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         cpu = "" if r.cpu_s_per_request is None else f"{r.cpu_s_per_request * 1e3:.2f}"
@@ -242,6 +248,7 @@ def bench_suite(
     skip_in_process: bool = typer.Option(False, help="skip (a): do not load the models in this process"),
     intra_op_threads: int = typer.Option(0, help="modelserver --tensorflow_intra_op_parallelism, also used in process (0: TF picks)"),
     inter_op_threads: int = typer.Option(0, help="modelserver --tensorflow_inter_op_parallelism, also used in process (0: TF picks; <0: caller's thread)"),
+    inputs_file: Optional[Path] = typer.Option(None, help="JSON Lines, one `inputs` object per line, sent in turn on every path (default: each family's example)"),
 ) -> None:
     """Benchmark every served model in-process, over direct gRPC and through the gateway (batching off/on)."""
     from gateway.families import family_for
@@ -263,17 +270,24 @@ def bench_suite(
     if not targets:
         raise typer.BadParameter(f"no model with a published version in {servables}")
 
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "max_batch_size": max_batch_size,
+    file_inputs = read_inputs_file(inputs_file) if inputs_file else None
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "inputs": {"file": str(inputs_file) if inputs_file else None, "count": len(file_inputs or [])}, "cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "max_batch_size": max_batch_size,
             "max_latency_ms": max_latency_ms, "duration_s": duration, "warmup_s": warmup, "workers": workers, "levels": levels,
             "tensorflow_intra_op_parallelism": intra_op_threads, "tensorflow_inter_op_parallelism": inter_op_threads}
+    address = backend or f"127.0.0.1:{_free_port()}"
+    # every input through each family's own checks and preprocessing first: a bad line stops the run here
+    prepared = {}
+    for m, version_dir in targets.items():
+        family = family_for(m)
+        assert family is not None
+        inputs = file_inputs or [family.example]
+        prepared[m] = (inputs, direct_requests(m, int(version_dir.name), inputs, servables, address))
     stack = Stack()
     rows: list[Row] = []
     try:
         backend_pids: list[int] = []
-        address = backend
-        if address is None:
-            port = _free_port()
-            address = f"127.0.0.1:{port}"
+        if backend is None:
+            port = int(address.rsplit(":", 1)[1])
             ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port), "--monitoring_port", str(_free_port()),
                                              "--model_config_file", str(servables / repo_mod.CONFIG_NAME), *tf_thread_flags(intra_op_threads, inter_op_threads)],
                              env={"TF_CPP_MIN_LOG_LEVEL": "2"}, log=out / "modelserver.log")
@@ -290,9 +304,7 @@ def bench_suite(
             for url, _proc in gateways.values():
                 _wait(url, m, stack, out)
         for m, version_dir in targets.items():
-            family = family_for(m)
-            assert family is not None
-            inputs = family.example
+            inputs, direct = prepared[m]
             typer.echo(f"[bench-suite] {m} version {version_dir.name}", err=True)
             if not skip_in_process:
                 model_only, end_to_end = in_process_calls(m, version_dir, inputs, (intra_op_threads, inter_op_threads))
@@ -300,8 +312,6 @@ def bench_suite(
                     for label, fn in (("in-process model", model_only), ("in-process end-to-end", end_to_end)):
                         run, cpu = threaded_loop(fn, c, duration, warmup)
                         rows.append(_row(m, label, run, cpu))
-            body = json.dumps({"model": m, "version": int(version_dir.name), "inputs": inputs}).encode()
-            direct = _direct_request(m, int(version_dir.name), inputs, servables, address)[0]
             for c in levels:
                 cpu0 = _cpu(backend_pids) if backend_pids else None
                 run = run_client(_grpc_run(address, direct, c, duration, warmup))
@@ -309,7 +319,7 @@ def bench_suite(
                 for name, (url, proc) in gateways.items():
                     pids = [proc.pid, *_children(proc.pid), *backend_pids]
                     cpu0 = _cpu(pids)
-                    run = run_client(_http_run(url, body, c, duration, warmup))
+                    run = run_client(_http_run(url, m, int(version_dir.name), inputs, c, duration, warmup))
                     rows.append(_row(m, f"gateway batching {name}", run, _cpu(pids) - cpu0, run.completed))
                 for r in rows[-3:]:
                     typer.echo(f"  c={c:<3} {r.path:<22} p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  {r.rps:7.0f} req/s  errors {r.errors}", err=True)

@@ -3,9 +3,7 @@ disk honours the contracts (design §3) before a server ever sees it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
