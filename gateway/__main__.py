@@ -12,7 +12,7 @@ import os
 
 import uvicorn
 
-from gateway.api.http_protocol import CoalescingHttpToolsProtocol
+from gateway.api.http_protocol import GatewayHttpProtocol
 from gateway.core.config import Settings
 
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,  # the gateway writes its own JSON access line
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
-        http=CoalescingHttpToolsProtocol,  # one socket write per response (gateway.api.http_protocol says why)
+        http=GatewayHttpProtocol,  # one write per response, /predict without the ASGI cycle (gateway.api.http_protocol)
     )
 
 

@@ -17,6 +17,8 @@ answers every error). Any other request, and a /predict the short path does not 
 method, a `root_path` prefix), goes through the full FastAPI stack, where the same route answers it.
 FastAPI's OpenTelemetry layer is not on the short path: the gateway's own Prometheus metrics and access
 log cover /predict.
+Plain JSON requests go one step further and skip the ASGI cycle altogether (gateway.api.fast_predict, under
+GATEWAY_FAST_PREDICT); the short path answers the rest: multipart, CORS, chunked or oversize bodies.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol with one socket write per response instead of two.
+"""uvicorn's httptools protocol with one socket write per response instead of two, and POST /predict
+answered without the ASGI cycle in the plain case (`GatewayHttpProtocol`, gateway.api.fast_predict).
 
 Why: uvicorn writes the status line and headers when the app sends `http.response.start`, then the body
 when it sends `http.response.body`: two `write` system calls, and on loopback two TCP segments, so the
@@ -19,9 +20,12 @@ control (pause/resume) stays with the real transport, which still receives every
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from gateway.api import fast_predict
 
 COALESCE_MAX_BYTES = 64 * 1024
 
@@ -84,8 +88,81 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """Pass as `uvicorn.run(..., http=CoalescingHttpToolsProtocol)`; otherwise uvicorn's httptools protocol."""
+class FastCycle:
+    """What uvicorn's protocol reads of the request in flight, for a POST /predict answered by
+    `gateway.api.fast_predict`. While one is in flight, uvicorn queues pipelined requests behind it as it does
+    behind its own cycles, and its shutdown waits for the answer (`keep_alive` off: close after it)."""
+
+    __slots__ = ("body", "keep_alive", "response_complete", "disconnected")
+
+    class _NoEvent:
+        @staticmethod
+        def set() -> None:  # uvicorn wakes a waiting ASGI `receive`; nobody waits here
+            return None
+
+    message_event = _NoEvent()
+
+    def __init__(self, keep_alive: bool) -> None:
+        self.body = bytearray()
+        self.keep_alive = keep_alive
+        self.response_complete = False
+        self.disconnected = False
+
+
+class GatewayHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with coalesced writes (`CoalescingTransport`) and POST /predict answered
+    without the ASGI cycle when the request is the plain case (gateway.api.fast_predict says why and which).
+    Pass as `uvicorn.run(..., http=GatewayHttpProtocol)`."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._gateway_app = fast_predict.find_app(self.app)  # None: not the gateway's app, ASGI for all
+
+    def on_headers_complete(self) -> None:
+        if (
+            self.url == b"/predict"
+            and self.parser.get_method() == b"POST"
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.root_path
+            and self.limit_concurrency is None
+            and not self.parser.should_upgrade()
+        ):
+            app = self._gateway_app
+            settings = None if app is None else app.state.settings
+            if settings is not None and settings.fast_predict and fast_predict.takes_fast_path(self.headers, settings.max_body_bytes):
+                self.scope.update(method="POST", path="/predict", raw_path=b"/predict", query_string=b"")
+                self.cycle = FastCycle(keep_alive=self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive())  # type: ignore[assignment]
+                return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if isinstance(self.cycle, FastCycle):
+            self.cycle.body += body
+            return
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        cycle = self.cycle
+        if isinstance(cycle, FastCycle):
+            task = self.loop.create_task(fast_predict.answer(self._gateway_app, self.scope, bytes(cycle.body), partial(self._write_fast, cycle)))
+            self.tasks.add(task)  # uvicorn's shutdown waits for these
+            task.add_done_callback(self.tasks.discard)
+            return
+        super().on_message_complete()
+
+    def _write_fast(self, cycle: FastCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """The whole response in one write; then what uvicorn does after each response (keep-alive timer,
+        the next pipelined request)."""
+        cycle.response_complete = True
+        if self.transport.is_closing():  # the client went away meanwhile
+            return
+        content = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
+            content.extend((name, b": ", value, b"\r\n"))
+        if not cycle.keep_alive:
+            content.append(b"connection: close\r\n")
+        content.extend((b"\r\n", body))
+        self.transport.write(b"".join(content))
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()

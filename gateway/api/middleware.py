@@ -12,6 +12,8 @@ Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every /pre
   stage timings, error code — the route fills `request.state.log`. The record is made without
   `Logger.info`'s caller lookup (a stack walk per request; the line says where it comes from).
 - An exception escaping everything becomes a JSON 500 without a stack trace (the trace goes to the log).
+The request id, the /predict request counter, the access line and the last-resort 500 are module functions:
+`gateway.api.fast_predict` (POST /predict answered without the ASGI cycle) does the same with the same code.
 """
 
 from __future__ import annotations
@@ -33,6 +35,31 @@ _RID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 DRAIN_FACTOR = 4  # drain at most this many times the limit before giving up on a polite 413
 
 
+def request_id(header: bytes | None) -> str:
+    """The client's `X-Request-ID` when it is a sane token, else a new random one."""
+    rid_in = header.decode("latin-1") if header else ""
+    return rid_in if _RID.match(rid_in) else f"{random.getrandbits(128):032x}"
+
+
+def count_predict(metrics: Metrics, entry: dict[str, Any], status: int) -> None:
+    metrics.requests.labels(entry.get("model", "-"), str(entry.get("version", "-")), str(status)).inc()
+
+
+def log_access(rid: str, method: str | None, path: str, status: int, started: float, entry: dict[str, Any]) -> None:
+    """The request's one JSON access line (`started`: its time.perf_counter() on arrival)."""
+    if log.isEnabledFor(logging.INFO):
+        line = {"request_id": rid, "method": method, "path": path, "status": status, "duration_ms": round((time.perf_counter() - started) * 1e3, 3), **entry}
+        log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, orjson.dumps(line).decode(), None, None))
+
+
+def internal_error(metrics: Metrics, entry: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Log the exception being handled; the body of the last-resort 500."""
+    log.exception("unhandled error in request %s", rid)
+    entry["error"] = "internal"
+    metrics.errors.labels("internal").inc()
+    return error_body("internal", f"internal error; quote request id {rid} when reporting it", rid)
+
+
 class RequestContextMiddleware:
     def __init__(self, app: Any, *, max_body_bytes: int, metrics: Metrics) -> None:
         self.app = app
@@ -45,8 +72,7 @@ class RequestContextMiddleware:
             return
         start = time.perf_counter()
         headers = dict(scope.get("headers") or ())
-        rid_in = headers.get(b"x-request-id", b"").decode("latin-1")
-        rid = rid_in if _RID.match(rid_in) else f"{random.getrandbits(128):032x}"
+        rid = request_id(headers.get(b"x-request-id"))
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         entry: dict[str, Any] = {}
@@ -87,21 +113,16 @@ class RequestContextMiddleware:
 
             await self.app(scope, receive_limited, send_wrapper)
         except Exception:
-            log.exception("unhandled error in request %s", rid)
+            body = internal_error(self.metrics, entry, rid)
             status_box[0] = 500
-            entry["error"] = "internal"
             if not started[0]:
-                self.metrics.errors.labels("internal").inc()
-                await _send_json(send_wrapper, 500, error_body("internal", f"internal error; quote request id {rid} when reporting it", rid))
+                await _send_json(send_wrapper, 500, body)
         finally:
             self.metrics.inflight.dec()
-            duration = (time.perf_counter() - start) * 1e3
             path = scope.get("path", "")
             if path == "/predict" and scope.get("method") == "POST":
-                self.metrics.requests.labels(entry.get("model", "-"), str(entry.get("version", "-")), str(status_box[0])).inc()
-            if log.isEnabledFor(logging.INFO):
-                line = {"request_id": rid, "method": scope.get("method"), "path": path, "status": status_box[0], "duration_ms": round(duration, 3), **entry}
-                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, orjson.dumps(line).decode(), None, None))
+                count_predict(self.metrics, entry, status_box[0])
+            log_access(rid, scope.get("method"), path, status_box[0], start, entry)
 
 
 async def _drain(receive: Any, cap: int) -> None:

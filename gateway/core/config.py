@@ -73,6 +73,7 @@ class Settings(BaseSettings):
 
     # --- limits
     max_body_bytes: int = Field(16 * MiB, ge=1024, description="largest request body (JSON or multipart); larger -> 413")
+    fast_predict: bool = Field(True, description="answer plain JSON POST /predict requests without the ASGI cycle (gateway.api.fast_predict); false: every request takes the ASGI stack")
     max_form_fields: int = Field(32, ge=1, description="largest number of multipart fields")
     max_form_files: int = Field(32, ge=1, description="largest number of multipart files (the classifiers take batches of up to 32 images)")
     hook_threads: int = Field(4, ge=1, description="thread pool for family hooks and asset loading")
