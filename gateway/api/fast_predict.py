@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from starlette.requests import Request
 
-from gateway.api.middleware import count_predict, internal_error, log_access, request_id
+from gateway.api.middleware import count_predict, internal_error, json_headers, log_access, request_id
 from gateway.api.responses import dumps
 
 JSON_TYPES = (b"application/json",)
@@ -98,7 +98,7 @@ async def answer(app: Any, scope: dict[str, Any], body: bytes, write: Writer) ->
         except Exception:
             payload = dumps(internal_error(metrics, entry, rid))
             status = 500
-            write(500, [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra], payload)
+            write(500, [*json_headers(payload), *extra], payload)
     finally:
         metrics.inflight.dec()
         count_predict(metrics, entry, status)

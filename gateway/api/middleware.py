@@ -136,7 +136,11 @@ async def _drain(receive: Any, cap: int) -> None:
             return
 
 
+def json_headers(payload: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+
+
 async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     payload = orjson.dumps(body)
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.start", "status": status, "headers": json_headers(payload)})
     await send({"type": "http.response.body", "body": payload})
