@@ -40,14 +40,14 @@ COPY servectl/ /app/servectl/
 COPY gateway/ /app/gateway/
 # servectl bench-suite loads SavedModels in process the way modelserver does (modelserver.loader)
 COPY modelserver/ /app/modelserver/
+# the training data sets the jobs read by default (training.datasets: /app/data = the repository's data/)
+COPY data/ /app/data/
 # `servectl` as a command, as the pip-installed console script would provide it.
 RUN printf '#!/bin/sh\nexec python -m servectl "$@"\n' > /usr/local/bin/servectl && chmod 0755 /usr/local/bin/servectl
 
 ENV PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     SERVABLES_DIR=/models \
-    SHARED_DATA_DIR=/data \
-    ANTISPAM_DATA_DIR=/data/text-antispam \
     KERAS_HOME=/tmp/keras \
     TF_CPP_MIN_LOG_LEVEL=1
 

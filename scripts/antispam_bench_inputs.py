@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="JSON Lines file to write")
     parser.add_argument("--n", type=int, default=500, help="messages to write (at most the test part's size)")
-    parser.add_argument("--data", type=Path, default=None, help="corpus directory (default: ../shared/data/text-antispam)")
+    parser.add_argument("--data", type=Path, default=None, help="corpus directory (default: the repository's data/text-antispam)")
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed")
     args = parser.parse_args(argv)
     if args.n < 1:

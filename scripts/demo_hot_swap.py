@@ -37,7 +37,7 @@ TRAIN_SETTINGS = ["--set", "w2v_epochs=1", "--set", "max_epochs=2"]
 
 
 def make_data(out: Path, start: int, lines: int) -> Path:
-    """A corpus-format slice of the shared anti-spam data (lines start..start+lines of each file)."""
+    """A corpus-format slice of the repository's anti-spam corpus (lines start..start+lines of each file)."""
     from training.antispam.data import PASS_FILE, SPAM_FILE, default_data_dir
 
     src = default_data_dir()

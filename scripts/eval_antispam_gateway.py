@@ -121,7 +121,7 @@ def main() -> None:
     ap.add_argument("--url", help="a running gateway, e.g. http://127.0.0.1:8000")
     ap.add_argument("--start-stack", action="store_true", help="start modelserver + gateway over --repo on free ports")
     ap.add_argument("--repo", type=Path, help="model repository (models.config + antispam/<version>) for --start-stack")
-    ap.add_argument("--data", type=Path, default=None, help="corpus dir (default: the shared corpus or $ANTISPAM_DATA_DIR)")
+    ap.add_argument("--data", type=Path, default=None, help="corpus dir (default: the repository's data/text-antispam or $ANTISPAM_DATA_DIR)")
     ap.add_argument("--all-lines", action="store_true", help="send every line of --data, not only the test split")
     ap.add_argument("--eval-concurrency", type=int, default=8)
     ap.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 32])

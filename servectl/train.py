@@ -35,10 +35,15 @@ def train(
     fam = registry.discover().get(family)
     for note in cmp.pin_labelled_versions(servables, fam.models if fam else ()):
         typer.echo(note)
+    from training.datasets import DataNotFound
+
     try:
         published = registry.train(family, preset=preset, data=data, repo=repo, **options)
     except KeyError as e:
         raise typer.BadParameter(str(e.args[0])) from None
+    except DataNotFound as e:  # one line (what, where, which flag/variable), not a traceback
+        typer.echo(f"servectl train {family}: {e}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"published {published.model} version {published.version} at {published.path}")
     comparison = None
     if compare:

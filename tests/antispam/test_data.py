@@ -37,12 +37,17 @@ def test_split_is_fixed_and_keeps_duplicates_together(tmp_path: Path) -> None:
 
 
 def test_missing_files_are_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=data.SPAM_FILE):
+    with pytest.raises(FileNotFoundError, match=data.SPAM_FILE) as err:
         data.load_corpus(tmp_path)
+    msg = str(err.value)
+    assert str(tmp_path) in msg and "--data" in msg and data.DATA_ENV in msg and "\n" not in msg
 
 
 def test_default_data_dir_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
     assert data.default_data_dir() == tmp_path
     monkeypatch.delenv(data.DATA_ENV)
-    assert data.default_data_dir().parts[-3:] == ("shared", "data", "text-antispam")
+    monkeypatch.delenv("TRAIN_DATA_DIR", raising=False)
+    repo = Path(__file__).resolve().parents[2]
+    assert data.default_data_dir() == repo / "data" / "text-antispam"
+    assert (data.default_data_dir() / data.SPAM_FILE).is_file()  # committed in the repository

@@ -1,4 +1,4 @@
-"""ImageNet labels from the shared class index: 1000-way (Keras) and 1001-way with background (TF-Slim)."""
+"""ImageNet labels from the repository's class index (data/imagenet): 1000-way (Keras) and 1001-way with background (TF-Slim)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ def test_imagenet_heads() -> None:
 
 
 def test_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHARED_DATA_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="SHARED_DATA_DIR"):
+    monkeypatch.delenv("IMAGENET_CLASS_INDEX", raising=False)
+    monkeypatch.setenv("TRAIN_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="TRAIN_DATA_DIR") as err:
         labels.imagenet_labels(1000)
-    assert labels.shared_data_dir() == tmp_path
+    assert str(tmp_path / "imagenet" / "imagenet_class_index.json") in str(err.value) and "\n" not in str(err.value)
+    assert labels.imagenet_class_index_path() == tmp_path / "imagenet" / "imagenet_class_index.json"
+
+
+def test_default_is_the_repository_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMAGENET_CLASS_INDEX", raising=False)
+    monkeypatch.delenv("TRAIN_DATA_DIR", raising=False)
+    repo = Path(__file__).resolve().parents[2]
+    assert labels.imagenet_class_index_path() == repo / "data" / "imagenet" / "imagenet_class_index.json"

@@ -138,6 +138,14 @@ def test_servables_mounted_read_only_for_serving_and_read_write_for_training() -
     assert services["trainer"]["environment"]["SERVABLES_DIR"] == stack.CONTAINER_REPO
 
 
+def test_trainer_reads_the_repository_data_by_default() -> None:
+    """The training data is the repository's data/ (issue 23): no mount source outside the repository."""
+    trainer = BASE["services"]["trainer"]
+    assert ("./data", "/app/data", True) in stack.bind_mounts(trainer)  # ${TRAIN_DATA_DIR:-./data}
+    for src, _dst, _ro in stack.bind_mounts(trainer):
+        assert ".." not in src, src
+
+
 def test_gateway_waits_for_healthy_tfserving_and_publishes_8000() -> None:
     gateway = BASE["services"]["gateway"]
     assert gateway["depends_on"]["tfserving"]["condition"] == "service_healthy"

@@ -20,10 +20,6 @@ def load_demo():
 
 @pytest.mark.timeout(900)
 def test_retrain_canary_promote_rollback_gc_under_load(tmp_path: Path) -> None:
-    from training.antispam.data import SPAM_FILE, default_data_dir
-
-    if not (default_data_dir() / SPAM_FILE).is_file():
-        pytest.skip(f"anti-spam corpus not found at {default_data_dir()} (set ANTISPAM_DATA_DIR)")
     demo = load_demo()
     report = demo.run(tmp_path, lines=250)
     assert demo.check(report) == [], report

@@ -13,7 +13,6 @@ sha256(seed + line) only.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from common import manifest as mf
 from common.text_zh import Segmenter, TextPolicy, get_segmenter, tokenize
+from training.datasets import DataNotFound, dataset_dir
 
 PASS_FILE = "msgpass.log.seg"  # label 1 = pass
 SPAM_FILE = "msgspam.log.seg"  # label 0 = spam
@@ -30,11 +30,9 @@ DATA_ENV = "ANTISPAM_DATA_DIR"
 
 
 def default_data_dir() -> Path:
-    """`$ANTISPAM_DATA_DIR`, else the shared corpus beside the repository (`../shared/data/text-antispam`)."""
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "text-antispam"
+    """`$ANTISPAM_DATA_DIR`, else `text-antispam/` under `training.datasets.data_root()` (the repository's
+    `data/text-antispam`, committed with its PROVENANCE.md and LICENSE, or `$TRAIN_DATA_DIR`)."""
+    return dataset_dir("text-antispam", DATA_ENV)
 
 
 def join_segmented(line: str) -> str:
@@ -76,10 +74,10 @@ def load_corpus(
     """Read both files of `data_dir` (corpus format: one message per line). `limit` caps lines per file."""
     data_dir = Path(data_dir or default_data_dir())
     files = [(data_dir / SPAM_FILE, SPAM), (data_dir / PASS_FILE, PASS)]
-    missing = [str(p) for p, _ in files if not p.is_file()]
+    missing = [p.name for p, _ in files if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"anti-spam data dir {data_dir} lacks {', '.join(missing)} "
-                                f"(expected {SPAM_FILE} and {PASS_FILE}, one segmented message per line)")
+        raise DataNotFound(f"anti-spam corpus ({' and '.join(missing)}, one segmented message per line)", data_dir,
+                           f"set it with --data DIR or ${DATA_ENV}")
     segmented, labels = [], []
     for path, label in files:
         lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]

@@ -1,4 +1,4 @@
-"""Class names: the ImageNet class index from the shared data directory, or the folder names of a user's data.
+"""Class names: the ImageNet class index from the repository's `data/imagenet/`, or the folder names of a user's data.
 
 The labels asset (`assets.extra/labels.json`) written with each version is the only place the gateway learns
 what output index i means, so a 1001-way TF-Slim head (index 0 = "background") and a 1000-way Keras head
@@ -11,19 +11,17 @@ import json
 import os
 from pathlib import Path
 
+from training.datasets import DATA_ROOT_ENV, DataNotFound, dataset_dir
+
 LABELS_ASSET = "labels.json"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def shared_data_dir() -> Path:
-    """`$SHARED_DATA_DIR`, else `../shared/data` relative to the repository (where CI puts it)."""
-    env = os.environ.get("SHARED_DATA_DIR")
-    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+CLASS_INDEX_ENV = "IMAGENET_CLASS_INDEX"
 
 
 def imagenet_class_index_path() -> Path:
-    env = os.environ.get("IMAGENET_CLASS_INDEX")
-    return Path(env) if env else shared_data_dir() / "imagenet" / "imagenet_class_index.json"
+    """`$IMAGENET_CLASS_INDEX`, else `imagenet/imagenet_class_index.json` under `training.datasets.data_root()`
+    (the repository's `data/`, or `$TRAIN_DATA_DIR`)."""
+    env = os.environ.get(CLASS_INDEX_ENV)
+    return Path(env) if env else dataset_dir("imagenet") / "imagenet_class_index.json"
 
 
 def imagenet_labels(num_classes: int = 1000) -> list[str]:
@@ -32,7 +30,8 @@ def imagenet_labels(num_classes: int = 1000) -> list[str]:
     try:
         index = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"ImageNet class index not found at {path}; set SHARED_DATA_DIR or IMAGENET_CLASS_INDEX") from None
+        raise DataNotFound("ImageNet class index imagenet_class_index.json", path,
+                           f"set {CLASS_INDEX_ENV} (the file) or {DATA_ROOT_ENV} (a directory holding imagenet/)") from None
     names = [index[str(i)][1] for i in range(len(index))]
     if num_classes == len(names):
         return names
