@@ -4,38 +4,54 @@ Why one module: the classifier is trained on word vectors of the tokens this mod
 gateway must produce exactly the same tokens from a user's raw text. Training (`training/antispam/data.py`)
 and the gateway (`gateway/families/antispam.py`) both import it, so the two can never drift apart.
 
-The pipeline, for one raw text:
+Why these rules (policy version 2): the book's corpus carries artefacts that separate the classes without
+saying anything about spam (its PROVENANCE.md: Chinese punctuation almost only in spam, contact digits
+masked as `x` only in spam, spam three times longer). A model that can see an artefact learns it and then
+fails on real messages (a normal message with a comma and a full stop was "spam" four times in five).
+So the pipeline makes the artefacts invisible, and keeps the real spam signals as tokens of their own:
 
 1. Unicode NFKC: full-width letters, digits and punctuation become ASCII (`ｗｘ１２３` -> `wx123`, `，` -> `,`),
    circled/roman numerals become digits/letters, the ideographic space becomes a space.
-2. Lower case (`WeChat` and `wechat` are one token).
-3. One per-character mapping (a cached `str.translate` table):
-   - look-alike characters (Cyrillic/Greek letters that look like Latin ones, `〇`) -> the Latin letter/digit,
-     so `vх` with a Cyrillic `х` is the same token as `vx`;
-   - invisible format/control characters (zero-width spaces, joiners, BOM) are removed: spammers use
-     them to split words;
-   - every whitespace character becomes a token boundary, never a token;
-   - digits -> `x` (policy `digits="mask"`): the corpus masks contact numbers as `x` in spam only
-     (PROVENANCE.md), so a model trained on raw digits learns "digits = normal, x = spam", which is false
-     on real traffic. Masking every digit makes the corpus and real text look the same;
-   - punctuation and symbols (Unicode categories P* and S*): kept as tokens by default; with
-     `punctuation="drop"` they become token boundaries. The corpus has Chinese punctuation almost only
-     in spam (a shortcut), but dropping it cost ~2 points of held-out accuracy, below the 97% the
-     service must reach; so it is kept and the dependence is measured (`punctuation_stripped` in the
-     manifest) instead of hidden.
-4. jieba segmentation (HMM on), one `jieba.Tokenizer` per user dictionary, initialised once per process.
-5. token -> id with one unknown id (`UNK_ID = 0`); a text without any token is read as one unknown token,
-   so every text reaches the model with at least one (non-zero) vector.
-6. ids -> L2-normalised vectors, zero-padded to the longest text: a [B, T, dim] float32 batch whose
+2. Lower case (`WeChat` and `wechat` are one token; `iPhone` and `iphone` too).
+3. A per-character table (a cached `str.translate`): Cyrillic/Greek look-alikes -> the Latin letter
+   (`vх` with a Cyrillic `х` is `vx`), `〇` -> `0`; invisible format/control/private-use characters removed
+   (spammers split words with zero-width spaces; private-use code points are reserved for step 5); every
+   whitespace character becomes a plain space (a token boundary, never a token).
+4. Links and e-mail addresses -> one token each, `<url>` / `<email>` (`links=True`): `http://…`, `www.…`,
+   and bare domains such as `t.cn/abc` or `abc.com`. A link in a message is a spam signal; the host name
+   characters are not (the corpus masks them).
+5. Numbers -> a class token by length (`digits="classes"`): every run of digits, and every run of the
+   corpus's `x` masks, becomes `<num>` (1-4 characters: times, prices, dates) or `<num_long>` (5 or more:
+   phone numbers, QQ ids, account numbers). The corpus writes `x月x日` in spam and `3月5日` in normal
+   messages; both are now `<num>月<num>日`. A run of `x` is a mask when it has at least three `x`, or when
+   it does not follow a Latin letter and at most one letter follows (`xg` = a masked `4g`); so `next`,
+   `xbox` and `iphonex` stay words. Partly masked runs (`138xxxx1234`) are one number. How long a contact
+   number is survives (a phone number is `<num_long>`), which digit it is does not.
+6. Punctuation and symbols (Unicode P* and S*, emoji included) -> token boundaries
+   (`punctuation="drop"`), except currency signs (Sc: `¥`, `$`), which are kept as tokens (money amounts).
+   Punctuation is where the corpus's biggest artefact sits; what it carries in real messages (a `!` or
+   a `【…】` header) is not worth a model that flags every punctuated message.
+7. jieba segmentation (HMM on), one `jieba.Tokenizer` per user dictionary, initialised once per process;
+   the placeholders of steps 4-5 are single private-use characters, which jieba emits as tokens of their
+   own, and are renamed to their readable form (`<num>` …) after segmentation.
+8. token -> id with one unknown id (`UNK_ID = 0`); a text without any token is read as one unknown token,
+   so every text reaches the model with at least one (non-zero) vector. A text that is empty once the
+   invisible characters are removed (only NUL, zero-width or control characters) is refused by the caller
+   (`is_blank`), as whitespace is.
+9. ids -> L2-normalised vectors, zero-padded to the longest text: a [B, T, dim] float32 batch whose
    all-zero rows are padding (the graph masks them).
 
-The choice of each step was measured on the validation split; see docs/antispam.md.
+Versions published before policy version 2 carry their policy in the manifest without a `version` field;
+`TextPolicy.from_dict` reads those as version 1 (digits masked as `x`, punctuation kept, no link tokens),
+so an old version keeps reading text exactly as it was trained. Each choice is measured in
+docs/antispam.md (the ablation table).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -56,6 +72,22 @@ LOOKALIKES: dict[str, str] = {
 }
 
 
+NUM, NUM_LONG, URL, EMAIL = "<num>", "<num_long>", "<url>", "<email>"
+# the placeholders steps 4-5 write: private-use characters (removed from the input in step 3), one jieba token each
+_PH_NUM, _PH_NUM_LONG, _PH_URL, _PH_EMAIL = "\ue000", "\ue001", "\ue002", "\ue003"
+PLACEHOLDER_TOKENS: dict[str, str] = {_PH_NUM: NUM, _PH_NUM_LONG: NUM_LONG, _PH_URL: URL, _PH_EMAIL: EMAIL}
+SPECIAL_TOKENS = tuple(PLACEHOLDER_TOKENS.values())
+LONG_NUMBER = 5  # digits (or masks) from which a number is a contact/account number: <num_long>
+
+_TLD = r"(?:com|cn|net|org|cc|top|xyz|vip|info|me|io|co|tk|club|shop|link|site|online|hk|tw|biz|wang|ly|gl)"
+_EMAIL_RE = r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}"
+_URL_RE = (r"(?:https?://|www\.)[a-z0-9\-._~:/?#@!$&'()*+,;=%]+"
+           rf"|(?<![a-z0-9.\-])[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.{_TLD}(?![a-z0-9\-])(?:[/?][a-z0-9\-._~/?#=&%]*)?")
+_LINK = re.compile(f"(?P<email>{_EMAIL_RE})|(?P<url>{_URL_RE})")
+_NUMBER_RUN = re.compile(r"[0-9x]+")
+_LETTER = re.compile(r"[a-z]")
+
+
 @dataclass(frozen=True)
 class TextPolicy:
     """The preprocessing parameters; written into every manifest so a version states how it reads text."""
@@ -64,39 +96,55 @@ class TextPolicy:
     lowercase: bool = True
     lookalikes: bool = True
     strip_invisible: bool = True
-    digits: Literal["mask", "keep"] = "mask"
-    punctuation: Literal["drop", "keep"] = "keep"
+    digits: Literal["classes", "mask", "keep"] = "classes"
+    punctuation: Literal["drop", "keep"] = "drop"
+    links: bool = True
     hmm: bool = True  # jieba's HMM for words not in its dictionary
+    version: int = 2
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TextPolicy":
+        """A manifest's policy; one written before version 2 (no `version`) keeps the version-1 meaning."""
+        if "version" not in data:
+            data = {"version": 1, "links": False, "digits": "mask", "punctuation": "keep", **data}
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class _CharTable(dict):
-    """`str.translate` table filled lazily: each code point is classified once, then looked up."""
+    """`str.translate` table filled lazily: each code point is classified once, then looked up.
 
-    def __init__(self, policy: TextPolicy) -> None:
+    `stage` "pre" is step 3 (plus, in version 1, the digit mask and punctuation of the same pass);
+    "post" is step 6 (punctuation and symbols to boundaries), run after the placeholders are written.
+    """
+
+    def __init__(self, policy: TextPolicy, stage: str) -> None:
         super().__init__()
         self.policy = policy
+        self.stage = stage
 
     def __missing__(self, code: int) -> str:
         ch = chr(code)
         p = self.policy
+        v1 = p.version < 2
+        if self.stage == "post":
+            cat = unicodedata.category(ch)
+            out = " " if p.punctuation == "drop" and cat[0] in "PS" and cat != "Sc" else ch
+            self[code] = out
+            return out
         if p.lookalikes:
             ch = LOOKALIKES.get(ch, ch)
         cat = unicodedata.category(ch)
         if ch.isspace():
             out = " "
-        elif p.strip_invisible and cat in ("Cf", "Cc"):
+        elif p.strip_invisible and (cat in ("Cf", "Cc") or (not v1 and cat == "Co")):
             out = ""
-        elif p.digits == "mask" and cat == "Nd":
+        elif v1 and p.digits == "mask" and cat == "Nd":
             out = "x"
-        elif p.punctuation == "drop" and cat[0] in "PS":
+        elif v1 and p.punctuation == "drop" and cat[0] in "PS":
             out = " "
         else:
             out = ch
@@ -104,19 +152,60 @@ class _CharTable(dict):
         return out
 
 
-_TABLES: dict[TextPolicy, _CharTable] = {}
+_TABLES: dict[tuple[TextPolicy, str], _CharTable] = {}
 
 
-def normalize(text: str, policy: TextPolicy = TextPolicy()) -> str:
-    """Steps 1-3: NFKC, lower case, the per-character mapping. Whitespace runs are left for jieba to skip."""
+def _table(policy: TextPolicy, stage: str) -> _CharTable:
+    table = _TABLES.get((policy, stage))
+    if table is None:
+        table = _TABLES.setdefault((policy, stage), _CharTable(policy, stage))
+    return table
+
+
+def _link_placeholder(m: re.Match) -> str:
+    return f" {_PH_EMAIL if m.lastgroup == 'email' else _PH_URL} "
+
+
+def _number_placeholder(m: re.Match) -> str:
+    """A digit/`x` run -> <num>/<num_long>, or the run unchanged when its `x`s are letters of a word."""
+    run = m.group()
+    if "x" in run and not any(c != "x" for c in run) and len(run) < 3:  # `x`/`xx`: a mask or a letter?
+        s, e, text = m.start(), m.end(), m.string
+        if s and _LETTER.match(text, s - 1):
+            return run  # "next", "iphonex"
+        if _LETTER.match(text, e) and _LETTER.match(text, e + 1):
+            return run  # "xbox"
+    return f" {_PH_NUM_LONG if len(run) >= LONG_NUMBER else _PH_NUM} "
+
+
+def visible_text(text: str, policy: TextPolicy = TextPolicy()) -> str:
+    """Steps 1-3 only: what is left of the text once case, width and invisible characters are normalised."""
     if policy.nfkc:
         text = unicodedata.normalize("NFKC", text)
     if policy.lowercase:
         text = text.lower()
-    table = _TABLES.get(policy)
-    if table is None:
-        table = _TABLES.setdefault(policy, _CharTable(policy))
-    return text.translate(table)
+    return text.translate(_table(policy, "pre"))
+
+
+def is_blank(text: str, policy: TextPolicy = TextPolicy()) -> bool:
+    """True when nothing but whitespace, NUL, zero-width or control characters is left (refused with 422)."""
+    return not visible_text(text, policy).strip()
+
+
+def normalize(text: str, policy: TextPolicy = TextPolicy()) -> str:
+    """Steps 1-6. Whitespace runs are left for jieba to skip; placeholders are single private-use characters."""
+    text = visible_text(text, policy)
+    if policy.version < 2:
+        return text
+    if policy.links and ("." in text or "@" in text):
+        text = _LINK.sub(_link_placeholder, text)
+    if policy.digits == "classes":
+        text = _NUMBER_RUN.sub(_number_placeholder, text)
+    elif policy.digits == "mask":
+        text = re.sub(r"[0-9]", "x", text)
+    if policy.punctuation == "drop":
+        text = text.translate(_table(policy, "post"))
+    return text
 
 
 class Segmenter:
@@ -164,9 +253,13 @@ def get_segmenter(user_dict: Path | None = None) -> Segmenter:
 
 
 def tokenize(text: str, policy: TextPolicy = TextPolicy(), segmenter: Segmenter | None = None) -> list[str]:
-    """Raw text -> tokens (steps 1-4); never returns whitespace tokens."""
+    """Raw text -> tokens (steps 1-7); never returns whitespace tokens."""
     seg = segmenter or get_segmenter()
-    return seg.cut(normalize(text, policy), hmm=policy.hmm)
+    tokens = seg.cut(normalize(text, policy), hmm=policy.hmm)
+    if policy.version >= 2:
+        get = PLACEHOLDER_TOKENS.get
+        tokens = [get(t, t) for t in tokens]
+    return tokens
 
 
 @dataclass

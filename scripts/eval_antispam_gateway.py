@@ -1,8 +1,13 @@
-"""End-to-end evaluation of the anti-spam servable through a RUNNING gateway (issue 4's acceptance).
+"""End-to-end evaluation of the anti-spam servable through a RUNNING gateway (issues 4 and 20's acceptance).
 
 Sends held-out corpus lines as raw text (the segmentation spaces removed) to `POST /predict`, one text per
 request as a user would, and reports:
 - accuracy, spam precision/recall/F1 and the confusion matrix of the gateway's labels;
+- the robustness suite of `training.antispam.evaluate` computed from the gateway's answers (every
+  perturbation of the held-out split, the robust floor, the hand-written challenge set), one raw text per
+  request: the same functions that wrote the manifest's figures, so the two are directly comparable;
+- batching/padding invariance: the challenge messages alone (one request each) vs. together in one
+  `texts` request (padded to the longest), the largest |delta spam probability|;
 - end-to-end latency p50/p99 and throughput at concurrency 1, 8 and 32;
 - per-stage timings (normalise+jieba and lookup from the family's debug output; preprocess, backend and
   postprocess from the gateway's `timing_ms`).
@@ -25,6 +30,7 @@ import json
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -35,7 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from training.antispam.data import load_corpus  # noqa: E402
-from training.antispam.evaluate import classification_metrics  # noqa: E402
+from training.antispam.evaluate import classification_metrics, load_challenge, robustness_suite  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -116,6 +122,57 @@ async def run(args: argparse.Namespace, url: str) -> dict:
     return report
 
 
+def gateway_predictor(url: str, concurrency: int, versions: set[int]):
+    """`predict_texts` for the robustness suite: one raw text per POST /predict, `concurrency` in flight."""
+    client = httpx.Client(timeout=120, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+
+    def one(text: str) -> float:
+        r = client.post(f"{url}/predict", json=body(text))
+        if r.status_code != 200:
+            raise RuntimeError(f"{text[:40]!r} -> {r.status_code}: {r.text[:300]}")
+        data = r.json()
+        versions.add(data["version"])
+        return data["outputs"]["spam_probability"]
+
+    def predict_texts(texts: list[str]) -> np.ndarray:
+        with ThreadPoolExecutor(concurrency) as pool:
+            spam = np.array(list(pool.map(one, texts)), dtype=np.float64)
+        return np.stack([spam, 1.0 - spam], axis=1)
+
+    predict_texts.client = client
+    return predict_texts
+
+
+def batching_invariance(url: str, texts: list[str], batch: int = 64) -> dict:
+    """Each text alone vs. in one `texts` request with up to `batch` others (padded to the longest)."""
+    with httpx.Client(timeout=120) as client:
+        alone = [client.post(f"{url}/predict", json=body(t)).json()["outputs"]["spam_probability"] for t in texts]
+        together: list[float] = []
+        for s in range(0, len(texts), batch):
+            r = client.post(f"{url}/predict", json={"model": "antispam", "inputs": {"texts": texts[s : s + batch]}})
+            r.raise_for_status()
+            together += [v["spam_probability"] for v in r.json()["outputs"]["results"]]
+    delta = np.abs(np.array(alone) - np.array(together))
+    return {"texts": len(texts), "batch": batch, "max_abs_delta_spam_probability": float(delta.max()),
+            "labels_equal": bool(((np.array(alone) >= 0.5) == (np.array(together) >= 0.5)).all())}
+
+
+def robustness_via_gateway(args: argparse.Namespace, url: str) -> dict:
+    corpus = load_corpus(args.data)
+    idx = np.arange(len(corpus.texts)) if args.all_lines else corpus.indices("test")
+    versions: set[int] = set()
+    predict = gateway_predictor(url, args.eval_concurrency, versions)
+    t0 = time.perf_counter()
+    suite = robustness_suite(predict, [corpus.segmented[i] for i in idx], corpus.labels[idx],
+                             challenge=None if args.no_challenge else args.challenge)
+    predict.client.close()
+    suite["versions"] = sorted(versions)
+    suite["seconds"] = round(time.perf_counter() - t0, 1)
+    texts = load_challenge(args.challenge)[0] if not args.no_challenge else [corpus.texts[i] for i in idx[:128]]
+    suite["batching"] = batching_invariance(url, texts)
+    return suite
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", help="a running gateway, e.g. http://127.0.0.1:8000")
@@ -128,6 +185,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
     ap.add_argument("--stage-requests", type=int, default=200)
     ap.add_argument("--out", type=Path, help="also write the JSON report here")
+    from training.antispam.evaluate import CHALLENGE_FILE
+
+    ap.add_argument("--challenge", type=Path, default=CHALLENGE_FILE, help="challenge set (label, kind, text TSV)")
+    ap.add_argument("--no-challenge", action="store_true", help="skip the challenge set")
+    ap.add_argument("--no-robustness", action="store_true", help="skip the robustness suite and the batching check")
+    ap.add_argument("--no-latency", action="store_true", help="skip the latency levels (accuracy, suite, stages only)")
     args = ap.parse_args()
     if bool(args.url) == bool(args.start_stack):
         ap.error("give --url of a running gateway, or --start-stack with --repo")
@@ -145,7 +208,11 @@ def main() -> None:
             gateway = stack.enter_context(GatewayProcess(server.address, args.repo))
             gateway.wait_ready()
             url = gateway.url
+        if args.no_latency:
+            args.concurrency = []
         report = asyncio.run(run(args, url.rstrip("/")))
+        if not args.no_robustness:
+            report["robustness_via_gateway"] = robustness_via_gateway(args, url.rstrip("/"))
     text = json.dumps(report, indent=1, ensure_ascii=False)
     print(text)
     if args.out:

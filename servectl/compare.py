@@ -19,7 +19,9 @@ from typing import Any, Callable
 from common import labels as L
 from common import manifest as mf
 from common import repository as repo
+from common.quality import GATED_METRICS, gate_manifest_metrics, metric_at
 
+GATE_MARGIN = 0.01  # servectl promote's default --margin
 COMPARED = ("accuracy", "spam_precision", "spam_recall", "spam_f1")
 
 
@@ -31,7 +33,7 @@ def antispam_evaluate_version(version_dir: Path, *, data: Path | None, preset: s
 
     from common.text_zh import TextPolicy, Vocabulary, get_segmenter, lookup_batch, tokenize
     from training.antispam import data as data_mod
-    from training.antispam.evaluate import classification_metrics
+    from training.antispam.evaluate import classification_metrics, robustness_suite
     from training.antispam.train import resolve_preset
 
     p = resolve_preset(preset, options)
@@ -47,13 +49,18 @@ def antispam_evaluate_version(version_dir: Path, *, data: Path | None, preset: s
     segmenter = get_segmenter(user_dict)
     loaded = tf.saved_model.load(str(version_dir))
     fn = loaded.signatures["serving_default"]
-    ids = [vocab.encode(tokenize(corpus.texts[i], policy, segmenter)) for i in te]
-    probs = np.zeros((len(ids), 2), dtype=np.float32)
-    for s in range(0, len(ids), 256):
-        x = lookup_batch(ids[s : s + 256], vectors)
-        probs[s : s + 256] = fn(x=tf.constant(x, tf.float32))["probabilities"].numpy()
-    m = classification_metrics(corpus.labels[te], probs)
-    return {"held_out": {k: m[k] for k in ("n",) + COMPARED}, "data_hash": corpus.data_hash}
+
+    def predict_texts(texts: list[str]) -> np.ndarray:
+        ids = [vocab.encode(tokenize(t, policy, segmenter)) for t in texts]
+        probs = np.zeros((len(ids), 2), dtype=np.float32)
+        for s in range(0, len(ids), 256):
+            x = lookup_batch(ids[s : s + 256], vectors)
+            probs[s : s + 256] = fn(x=tf.constant(x, tf.float32))["probabilities"].numpy()
+        return probs
+
+    m = classification_metrics(corpus.labels[te], predict_texts([corpus.texts[i] for i in te]))
+    robustness = robustness_suite(predict_texts, [corpus.segmented[i] for i in te], corpus.labels[te])
+    return {"held_out": {k: m[k] for k in ("n",) + COMPARED}, "robustness": robustness, "data_hash": corpus.data_hash}
 
 
 FALLBACKS: dict[str, Callable[..., dict[str, Any]]] = {"antispam": antispam_evaluate_version}
@@ -96,9 +103,10 @@ def pin_labelled_versions(servables: Path, models: tuple[str, ...]) -> list[str]
 
 
 def compare_with_stable(family: str, model: str, servables: Path, new_version: int, *, data: Path | None, preset: str,
-                        options: dict[str, Any]) -> dict[str, Any] | None:
+                        options: dict[str, Any], margin: float = GATE_MARGIN) -> dict[str, Any] | None:
     """Evaluate the new version and the stable one on the same held-out set; write `comparison` into the new
-    version's manifest (atomically). None when the family has no evaluator."""
+    version's manifest (atomically), with the robustness gate's verdict (`gate`: would `servectl promote`
+    refuse it, and on which metric). None when the family has no evaluator."""
     fn = evaluator(family)
     if fn is None:
         return None
@@ -111,10 +119,12 @@ def compare_with_stable(family: str, model: str, servables: Path, new_version: i
     if stable is not None and stable != new_version and (files.model_dir / str(stable)).is_dir():
         old = fn(files.model_dir / str(stable), data=data, preset=preset, **options)
         comparison["stable"] = old
-        for k in COMPARED:
-            a, b = new.get("held_out", {}).get(k), old.get("held_out", {}).get(k)
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                comparison["metrics"][f"held_out.{k}"] = {"new": a, "stable": b, "delta": round(a - b, 5)}
+        for path in [f"held_out.{k}" for k in COMPARED] + list(GATED_METRICS.get(family, ())):
+            a, b = metric_at(new, path), metric_at(old, path)
+            if a is not None and b is not None:
+                comparison["metrics"][path] = {"new": a, "stable": b, "delta": round(a - b, 5)}
+        verdict = gate_manifest_metrics(family, new, old, margin, candidate_version=new_version, stable_version=stable)
+        comparison["gate"] = {"ok": verdict.ok, "message": verdict.message, "failed": list(verdict.failed), "margin": margin}
     manifest = mf.read_manifest(new_dir)
     manifest["comparison"] = comparison
     repo.atomic_write_text(mf.manifest_path(new_dir), json.dumps(manifest, ensure_ascii=False, indent=1))
@@ -127,5 +137,9 @@ def format_comparison(c: dict[str, Any]) -> str:
         return f"version {c['new_version']}: no stable version to compare with (held-out accuracy {acc})"
     lines = [f"version {c['new_version']} vs stable version {c['stable_version']} on the same held-out set:"]
     for k, m in c["metrics"].items():
-        lines.append(f"  {k:28s} new {m['new']:.4f}  stable {m['stable']:.4f}  delta {m['delta']:+.4f}")
+        lines.append(f"  {k:32s} new {m['new']:.4f}  stable {m['stable']:.4f}  delta {m['delta']:+.4f}")
+    gate = c.get("gate")
+    if gate:
+        lines.append(("robustness gate: passes (" if gate["ok"] else "robustness gate: REFUSED, servectl promote will refuse "
+                      "this version without --force (") + gate["message"] + ")")
     return "\n".join(lines)

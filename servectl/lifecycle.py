@@ -24,6 +24,7 @@ from common import history as hist
 from common import labels as L
 from common import manifest as mf
 from common import repository as repo
+from common.quality import GateVerdict, gate_manifest_metrics
 from servectl.app import app
 
 DEFAULT_METRIC = "held_out.accuracy"
@@ -126,6 +127,23 @@ def quality_gate(servables: Path, model: str, version: int, stable: int | None, 
                 f"version {version} {metric} = {cand:.4f} vs stable version {stable} {metric} = {stab:.4f} (margin {margin:g}): ok"), numbers
 
 
+def robustness_verdict(servables: Path, model: str, version: int, stable: int | None, margin: float) -> GateVerdict:
+    """`common.quality.robustness_gate` on the candidate and stable figures: those of the candidate's
+    `comparison` (both versions scored on the same data by `servectl train`) when it has them, else each
+    manifest's own."""
+    if stable is None or stable == version:
+        return GateVerdict(True, "no other stable version to compare robustness with")
+    cand = mf.read_manifest(_version_dir(servables, model, version))
+    comp = cand.get("comparison") or {}
+    try:
+        stab = mf.read_manifest(_version_dir(servables, model, stable))
+    except (OSError, ValueError):
+        stab = {}
+    same = comp.get("stable_version") == stable and comp.get("stable")
+    cand_m, stab_m = (comp["new"], comp["stable"]) if same else (cand.get("metrics"), stab.get("metrics"))
+    return gate_manifest_metrics(cand.get("family", model), cand_m, stab_m, margin, candidate_version=version, stable_version=stable)
+
+
 @app.command()
 def canary(
     model: str, version: int,
@@ -155,7 +173,7 @@ def canary(
 def promote(
     model: str, version: int,
     metric: str = typer.Option(DEFAULT_METRIC, "--metric", help="dotted path under the manifest's metrics compared by the quality gate"),
-    margin: float = typer.Option(0.01, "--margin", help="largest allowed drop of the metric below stable's"),
+    margin: float = typer.Option(0.01, "--margin", help="largest allowed drop below stable's of the metric and of the family's robustness figures (anti-spam: robust floor, challenge accuracy)"),
     force: bool = typer.Option(False, "--force", help="promote even if the quality gate refuses"),
     repo_dir: Optional[Path] = RepoOpt, gateway: str = GatewayOpt, token: Optional[str] = TokenOpt, offline: bool = OfflineOpt,
 ) -> None:
@@ -166,6 +184,8 @@ def promote(
     stable = labels.get(L.STABLE)
     try:
         ok, why, numbers = quality_gate(servables, model, version, stable, metric, margin)
+        robust = robustness_verdict(servables, model, version, stable, margin)
+        ok, why, numbers = ok and robust.ok, f"{why}; robustness: {robust.message}", {**numbers, "robustness": robust.numbers}
     except FileNotFoundError as e:
         _fail(f"version {version} of {model!r} has no manifest: {e}")
         raise

@@ -9,7 +9,8 @@ Inputs: `{"text": str}` or `{"texts": [str, ...]}` (1..max_texts), optional `deb
 the timings of normalise+jieba and lookup). Per text: `label`, `spam_probability`, `n_tokens`,
 `unknown_ratio` (share of tokens outside the vocabulary; 1.0 for a text with no token at all, which is
 read as one unknown token). With `text`, the verdict's fields are also given at the top level.
-Refused: empty or whitespace-only text (422), non-string (422), more than max_chars characters (413),
+Refused: empty or whitespace-only text, or text with nothing visible once NUL, zero-width and control
+characters are removed (`common.text_zh.is_blank`) (422), non-string (422), more than max_chars characters (413),
 more than max_texts texts (413). Limits (env, read when a version's assets load):
 GATEWAY_ANTISPAM_MAX_CHARS (5000), GATEWAY_ANTISPAM_MAX_TEXTS (64).
 """
@@ -27,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictStr, model_validator
 
 from common.manifest import assets_dir
-from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, get_segmenter, lookup_batch, tokenize
+from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, get_segmenter, is_blank, lookup_batch, tokenize
 from gateway import errors as E
 from gateway.families.base import Family, register
 
@@ -136,6 +137,12 @@ class AntispamFamily(Family[AntispamAssets]):
                 raise E.PayloadTooLarge(f"{where} has {len(t)} characters; at most {lim.max_chars} are accepted")
         t0 = time.perf_counter()
         tokens = [tokenize(t, assets.policy, assets.segmenter) for t in texts]
+        if not all(tokens):  # only a text without tokens can be blank: no cost on the usual path
+            for i, tok in enumerate(tokens):
+                if not tok and is_blank(texts[i], assets.policy):
+                    where = '"text"' if inputs.text is not None else f'"texts"[{i}]'
+                    raise E.InvalidInput(f"{where} is empty once invisible characters (NUL, zero-width, control) are "
+                                         f"removed; send a message of 1 to {lim.max_chars} visible characters")
         t1 = time.perf_counter()
         ids = [assets.vocab.encode(tok) for tok in tokens]
         x = lookup_batch(ids, assets.vectors)

@@ -79,6 +79,10 @@ def test_micro_batching_never_changes_a_result(gateways: tuple[str, str]) -> Non
     [
         ({"text": ""}, 422, "empty"),
         ({"text": "   \n"}, 422, "whitespace"),
+        ({"text": "\u0000" * 100}, 422, "invisible"),  # issue 25: was 200 spam with n_tokens 0
+        ({"text": "\u200b\u200c\u200d\ufeff"}, 422, "invisible"),  # zero-width only
+        ({"text": "\u0001\u0007 \u001f\u007f"}, 422, "invisible"),  # control characters and a space
+        ({"texts": ["好的", "\u0000\u200b"]}, 422, '"texts"[1]'),
         ({"text": 42}, 422, "string"),
         ({"texts": ["ok", None]}, 422, "string"),
         ({"texts": []}, 422, "texts"),

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from common import text_zh
-from common.text_zh import UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, l2_normalize, lookup_batch, normalize, tokenize
+from common.text_zh import (UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, is_blank, l2_normalize, lookup_batch,
+                             normalize, tokenize)
+
+
+V1 = TextPolicy.from_dict({"digits": "mask", "punctuation": "keep"})  # a manifest written before policy version 2
 
 
 @pytest.mark.parametrize(
@@ -22,30 +26,75 @@ from common.text_zh import UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, l
         ("〇", "x"),  # ideographic zero is a digit look-alike
     ],
 )
-def test_normalize_cases(raw: str, expected: str) -> None:
-    assert normalize(raw) == expected
+def test_version_1_policy_reads_text_as_before(raw: str, expected: str) -> None:
+    assert V1.version == 1 and V1.links is False
+    assert normalize(raw, V1) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "tokens"),
+    [
+        ("加我微信xxxxx有福利", ["加", "我", "微信", "<num_long>", "有", "福利"]),  # the book's example
+        ("详询13912345678", ["详询", "<num_long>"]),
+        ("详询xxxxxxxxxxx", ["详询", "<num_long>"]),  # the corpus's mask = real digits
+        ("QQxxxxxxxxxx", ["qq", "<num_long>"]),
+        ("138xxxx1234", ["<num_long>"]),  # partly masked
+        ("x月x日", ["<num>", "月", "<num>", "日"]),
+        ("3月5日", ["<num>", "月", "<num>", "日"]),
+        ("next xbox iphonex", ["next", "xbox", "iphonex"]),  # x as a letter stays a letter
+        ("4g xg", ["<num>", "g", "<num>", "g"]),  # the corpus masks 4G as xG
+        ("打开 www.abc-bet.com 注册", ["打开", "<url>", "注册"]),
+        ("点击 http://t.cn/A6xYz 领取", ["点击", "<url>", "领取"]),
+        ("邮箱 abc@qq.com", ["邮箱", "<email>"]),
+        ("￥500元", ["¥", "<num>", "元"]),  # currency signs survive as tokens
+        ("🎉恭喜😀", ["恭喜"]),  # emoji are symbols: boundaries
+        ("ＷｅＣｈａｔ", ["wechat"]),
+        ("vх", ["vx"]),  # Cyrillic look-alike
+        ("微\u200b信", ["微信"]),
+        ("\ue000", []),  # a private-use character in the input never becomes a placeholder
+    ],
+)
+def test_default_policy_tokens(raw: str, tokens: list[str]) -> None:
+    assert tokenize(raw) == tokens
+
+
+def test_punctuation_and_masks_are_invisible_to_the_model() -> None:
+    """The corpus's two character artefacts: a punctuated / unpunctuated message and a masked / written-out
+    number give the same token stream."""
+    assert tokenize("你好，请问这本书还有货吗？") == tokenize("你好请问这本书还有货吗")
+    assert tokenize("明天上午十点开会，记得带电脑。") == tokenize("明天上午十点开会 记得带电脑")
+    assert tokenize("【会员日】x月x日全场x折！详询xxxxxxxxxxx") == tokenize("会员日3月8日全场8折详询13912345678")
+    assert tokenize("好的！！！……？？“”【】《》、，。；：") == ["好", "的"]
+    assert tokenize("！？。，……") == []  # punctuation only: no token (the model reads one unknown token)
+
+
+def test_blank_means_nothing_visible() -> None:
+    for blank in ("\u0000" * 100, "\u200b\u200c\u200d\ufeff", " \t\u3000\n", "\u0001\u001f\u007f"):
+        assert is_blank(blank) and is_blank(blank, V1)
+    for text in ("!!!", "a", "\u0000好", "🎉"):
+        assert not is_blank(text)
 
 
 def test_policy_switches_are_honoured() -> None:
-    keep = TextPolicy(digits="keep", lowercase=False)
+    keep = TextPolicy(digits="keep", punctuation="keep", links=False, lowercase=False)
     assert normalize("Tel：138！", keep) == "Tel:138!"
-    assert normalize("Tel：138！") == "tel:xxx!"
-    assert normalize("Tel：138！", TextPolicy(punctuation="drop")) == "tel xxx "
+    assert tokenize("Tel：138！", TextPolicy(digits="mask", punctuation="keep")) == ["tel", ":", "xxx", "!"]
+    assert "<url>" not in tokenize("www.abc.com", TextPolicy(links=False))
 
 
 def test_policy_round_trips_through_manifest_dict() -> None:
     p = TextPolicy(digits="keep", hmm=False)
     assert TextPolicy.from_dict({**p.as_dict(), "future_field": 1}) == p
+    assert TextPolicy.from_dict(TextPolicy().as_dict()) == TextPolicy()
 
 
 def test_tokenize_never_returns_whitespace() -> None:
     toks = tokenize("  本店新品上市，全场八折优惠！！详询 13800138000。 ")
     assert toks and all(t.strip() == t and t for t in toks)
-    assert "," in toks and "!" in toks and "xxxxxxxxxxx" in toks  # NFKC: ，！ -> , !
-    dropped = tokenize("本店新品上市，全场八折优惠！！", TextPolicy(punctuation="drop"))
-    assert "," not in dropped and "!" not in dropped
-    # the corpus's masked form and real digits give the same token stream
-    assert tokenize("详询xxxxxxxxxxx") == tokenize("详询13912345678")
+    assert "," not in toks and "!" not in toks and "<num_long>" in toks
+    kept = tokenize("本店新品上市，全场八折优惠！！", V1)
+    assert "," in kept and "!" in kept  # NFKC: ，！ -> , !
+    assert tokenize("详询xxxxxxxxxxx", V1) == tokenize("详询13912345678", V1)
 
 
 def test_jieba_initialised_once_per_process() -> None:
