@@ -23,7 +23,7 @@ def test_single_text_and_debug(family_assets, serve_fn) -> None:
     out, arrays = run(family_assets, serve_fn, {"text": SPAMMY, "debug": True})
     assert arrays["x"].dtype == np.float32 and arrays["x"].shape[0] == 1 and arrays["x"].shape[2] == 200
     assert out.label in ("spam", "pass") and 0.0 <= out.spam_probability <= 1.0
-    assert out.n_tokens == len(out.tokens) > 3 and "xxxxxxxxxxx" in out.tokens
+    assert out.n_tokens == len(out.tokens) > 3 and "<num_long>" in out.tokens  # the phone number's class token
     assert 0.0 <= out.unknown_ratio <= 1.0 and set(out.stage_ms) == {"normalise_jieba", "lookup"}
     assert out.results[0].spam_probability == out.spam_probability
 
@@ -37,8 +37,16 @@ def test_alone_equals_batched_with_long_text(family_assets, serve_fn) -> None:
 
 
 def test_text_without_tokens_is_one_unknown(family_assets, serve_fn) -> None:
-    out, arrays = run(family_assets, serve_fn, {"text": "\u200b\u200b"})  # only invisible characters
+    out, arrays = run(family_assets, serve_fn, {"text": "！？。……"})  # visible, but punctuation only: no token
     assert out.n_tokens == 0 and out.unknown_ratio == 1.0 and arrays["x"].shape[1] == 1
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\u0000" * 100, "\u0001\ufeff\u007f"])
+def test_text_with_nothing_visible_is_refused(family_assets, serve_fn, text: str) -> None:
+    from gateway import errors as E
+
+    with pytest.raises(E.InvalidInput, match="invisible"):
+        run(family_assets, serve_fn, {"text": text})
 
 
 @pytest.mark.parametrize(

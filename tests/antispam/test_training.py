@@ -33,9 +33,15 @@ def test_manifest_and_assets(version_dir: Path) -> None:
     assert m["family"] == "antispam" and m["preset"] == "tiny"
     held = m["metrics"]["held_out"]
     assert 0.0 <= held["accuracy"] <= 1.0 and len(held["confusion_matrix"]["matrix"]) == 2
-    assert set(held["robustness"]) == {"punctuation_stripped", "digits_raw", "digits_masked_everywhere", "spaces_kept"}
+    rob = m["metrics"]["robustness"]  # issue 20: the suite, the robust floor and the challenge set in every manifest
+    assert set(rob["perturbations"]) == {"punctuation_stripped", "punctuation_added", "digits_written_out", "length_matched",
+                                         "digits_masked_everywhere", "spaces_kept"}
+    assert rob["robust_floor"] == min(rob["perturbations"][k]["value"] for k in rob["robust_floor_of"])
+    assert rob["challenge"]["n"] >= 150 and 0.0 <= rob["challenge"]["accuracy"] <= 1.0
+    aug = m["augmentation"]
+    assert aug["applied"]["seed"] == aug["requested"]["seed"] and set(aug["added"]) == {"punctuation", "digits", "crop"}
     pre = m["preprocessing"]
-    assert pre["policy"]["digits"] == "mask" and pre["dim"] == 200
+    assert pre["policy"]["digits"] == "classes" and pre["policy"]["version"] == 2 and pre["dim"] == 200
     extra = version_dir / "assets.extra"
     vocab = (extra / pre["vocab_file"]).read_text(encoding="utf-8").rstrip("\n").split("\n")
     vectors = np.load(extra / pre["vectors_file"])
