@@ -39,7 +39,7 @@ def test_manifest_and_assets(version_dir: Path) -> None:
     assert rob["robust_floor"] == min(rob["perturbations"][k]["value"] for k in rob["robust_floor_of"])
     assert rob["challenge"]["n"] >= 150 and 0.0 <= rob["challenge"]["accuracy"] <= 1.0
     aug = m["augmentation"]
-    assert aug["applied"]["seed"] == aug["requested"]["seed"] and set(aug["added"]) == {"punctuation", "digits", "crop"}
+    assert aug["applied"]["seed"] == aug["requested"]["seed"] and set(aug["added"]) == {"punctuation", "digits", "crop", "join", "register"}
     pre = m["preprocessing"]
     assert pre["policy"]["digits"] == "classes" and pre["policy"]["version"] == 2 and pre["dim"] == 200
     extra = version_dir / "assets.extra"
