@@ -12,7 +12,6 @@ import os
 
 import uvicorn
 
-from gateway.api.http_protocol import GatewayHttpProtocol
 from gateway.core.config import Settings
 
 
@@ -47,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,  # the gateway writes its own JSON access line
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
-        http=GatewayHttpProtocol,  # one write per response, /predict without the ASGI cycle (gateway.api.http_protocol)
+        http="httptools",  # uvicorn's C parser and uvloop, named rather than left to "auto"
+        loop="uvloop",
     )
 
 
