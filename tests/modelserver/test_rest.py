@@ -288,3 +288,19 @@ def test_prometheus_on_the_rest_port(rest):
     text = rest.get("/monitoring/prometheus/metrics").text
     assert "# TYPE" in text
     assert 'modelserver_requests_total{code="OK",method="rest:predict",model="default",version="123"}' in text
+
+
+def test_compose_healthcheck_of_tf_serving_passes_against_modelserver(rest):
+    """docker/tfserving/healthcheck.sh (the compose healthcheck of TF Serving, over REST) accepts modelserver:
+    the REST API answers and every configured model with a version on disk is AVAILABLE."""
+    import os
+    import subprocess
+
+    from tests.utils.servers import REPO_ROOT
+
+    server = rest.server
+    env = {**os.environ, "TFS_REST_PORT": str(server.rest_port), "TFS_MODEL_CONFIG": str(server.config_path)}
+    result = subprocess.run(["bash", str(REPO_ROOT / "docker" / "tfserving" / "healthcheck.sh")], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    env["TFS_REST_PORT"] = str(server.port)  # the gRPC port does not speak HTTP: unhealthy
+    assert subprocess.run(["bash", str(REPO_ROOT / "docker" / "tfserving" / "healthcheck.sh")], env=env, capture_output=True, timeout=60).returncode == 1
