@@ -15,7 +15,7 @@ TEXTS = ["本店新品上市，全场八折优惠，详询13800138000", "今天�
 
 def test_rest_predict_equals_grpc_predict(antispam_repo, family_assets) -> None:
     family, assets = family_assets
-    x = family.preprocess(family.Inputs.model_validate({"texts": TEXTS}), assets)["x"].astype(np.float32)  # [B, T, 200]
+    x = family.preprocess(family.Inputs.model_validate({"texts": TEXTS}), assets).arrays["x"].astype(np.float32)  # [B, T, 200]
     with ModelServerProcess(antispam_repo / "models.config") as server:
         version = wait_model_available(server.address, "antispam")
         request = predict_pb2.PredictRequest()
