@@ -17,6 +17,7 @@ worker thread.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -268,6 +269,4 @@ class RestApi:
 
 
 def _json(doc: object) -> bytes:
-    import json
-
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
