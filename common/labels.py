@@ -180,13 +180,10 @@ def delete_label(mc: Any, state: AdminState, label: str) -> LabelChange:
 # ---------------------------------------------------------------- canary share
 def check_share(share: Any) -> float:
     """`share` as a float within 0..1, else InvalidShare naming the unit."""
-    try:
-        value = float(share)
-    except (TypeError, ValueError):
-        raise InvalidShare(f"canary share must be {SHARE_UNIT}, got {share!r}") from None
-    if isinstance(share, bool) or math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise InvalidShare(f"canary share must be {SHARE_UNIT}, got {share!r}")
-    return value
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or math.isnan(share) or not 0.0 <= share <= 1.0:
+        shown = f"{share:g}" if isinstance(share, (int, float)) and not isinstance(share, bool) else repr(share)
+        raise InvalidShare(f"canary share must be {SHARE_UNIT}, got {shown}")
+    return float(share)
 
 
 def set_canary_share(mc: Any, state: AdminState, share: Any) -> dict[str, Any]:
