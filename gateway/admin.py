@@ -138,9 +138,25 @@ class Admin:
     async def _load(self, model: str, version: int) -> None:
         """Step 1: the version into the version policy (a reload only if that changed it), then wait until
         the backend reports it AVAILABLE. Always run, so the files end as the offline path leaves them even
-        when the backend already serves the version."""
-        await self._apply(model, lambda f: self._widen_policy(f.config, model, version), always_reload=False)
-        await self._wait_available(model, version)
+        when the backend already serves the version. If the version fails to load, step 1 is taken back
+        (a version that cannot load is not left in the policy); a timeout leaves it loading for a retry."""
+        edited = await self._apply(model, lambda f: self._widen_policy(f.config, model, version), always_reload=False)
+        try:
+            await self._wait_available(model, version)
+        except E.Conflict as e:
+            if edited.config_changed and await self._run_blocking(self._undo, edited):
+                await self.backend.reload_config(repo.parse_config_text(edited.old_text))
+                await self.registry.refresh()
+                raise E.Conflict(f"{e.message}; the version policy is restored") from None
+            raise
+
+    def _undo(self, edited: label_files.Edited[Any]) -> bool:
+        """Put back the config before `edited` if nobody changed the file since; True if done."""
+        with repo.RepositoryLock(Path(self.settings.servables)):
+            if self.config_path.read_text() != repo.format_config(edited.config):
+                return False
+            repo.atomic_write_text(self.config_path, edited.old_text)
+            return True
 
     async def _available(self, model: str) -> set[int]:
         return {v for v, st in (await self.backend.model_status(model)).items() if st.state == "AVAILABLE"}

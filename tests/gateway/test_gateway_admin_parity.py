@@ -163,3 +163,67 @@ def test_gateway_and_offline_end_in_the_same_files(stack: Stack, tmp_path: Path,
         assert str(refusal) in r.json()["error"]["message"]
         assert files(offline) == before
     assert files(stack.root) == files(offline)
+
+
+@pytest.mark.timeout(600)
+def test_a_label_never_points_at_a_version_that_fails_to_load(stack: Stack) -> None:
+    """The rule a stopped stack cannot check: the backend refuses the version, so the label stays, and the
+    widened policy is taken back (the broken version is not left in it)."""
+    start(stack, "specific { versions: 3 }", {"stable": 3}, {}, {})
+    before = files(stack.root)
+    broken = stack.root / MODEL / "4"
+    broken.mkdir()
+    try:
+        (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+        r = admin(stack, "PUT", f"/admin/models/{MODEL}/labels/stable", json={"version": 4})
+        assert r.status_code == 409, r.text
+        message = r.json()["error"]["message"]
+        assert "version 4 of model 'versioned' failed to load on the backend" in message and "policy is restored" in message
+        assert files(stack.root) == before
+        assert httpx.get(stack.gateway.url + f"/models/{MODEL}", timeout=10).json()["labels"] == {"stable": 3}
+    finally:
+        shutil.rmtree(broken)
+
+
+def cli(*args: str, token: str = ADMIN_TOKEN) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    import servectl.admin  # noqa: F401  (registers the commands)
+    import servectl.lifecycle  # noqa: F401
+    from servectl.app import app
+
+    result = CliRunner().invoke(app, list(args), env={"GATEWAY_ADMIN_TOKEN": token, "SERVECTL_USER": "tester"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.timeout(600)
+def test_both_cli_commands_use_one_client_and_one_unit(stack: Stack) -> None:
+    start(stack, "latest { num_versions: 1 }", {"stable": 3}, {}, {})
+    gw = ["--gateway", stack.gateway.url]
+    # a refusal: one line with the gateway's message, exit 1, from `servectl admin` and from `servectl rollback`
+    refusal = "gateway 409: label 'stable' of model 'versioned' has no earlier version recorded; move it explicitly"
+    assert cli("admin", "rollback", MODEL, *gw) == (1, "", refusal + "\n")
+    assert cli("rollback", MODEL, "--repo", str(stack.root), *gw) == (1, "", refusal + "\n")
+    code, out, err = cli("admin", "label", MODEL, "stable", "3", *gw, token="wrong-token-0123456789")
+    assert (code, err) == (1, "gateway 403: invalid admin token\n")
+    # the share is a fraction 0..1 in both commands; a percentage is refused before anything moves
+    for args in (("admin", "canary", MODEL, "10", *gw), ("canary", MODEL, "2", "--share", "10", "--repo", str(stack.root), *gw)):
+        code, out, err = cli(*args)
+        assert code == 1 and "canary share must be a fraction of unpinned requests within 0..1 (0.1 = 10 %), got 10" in err, (args, err)
+    assert "canary" not in httpx.get(stack.gateway.url + f"/models/{MODEL}", timeout=10).json()["labels"]
+    code, out, err = cli("canary", MODEL, "2", "--share", "0.2", "--repo", str(stack.root), *gw)
+    assert code == 0, err
+    assert out == f"{MODEL}: canary -> 2 (was None), share 0.2 of unpinned requests\n"
+    detail = httpx.get(stack.gateway.url + f"/models/{MODEL}", timeout=10).json()
+    assert detail["labels"]["canary"] == 2 and detail["canary_share"] == 0.2
+    record = [json.loads(line) for line in (stack.root / MODEL / "history.jsonl").read_text().splitlines()][-1]
+    assert record["action"] == "canary" and record["share"] == 0.2 and "share_percent" not in record
+    assert cli("admin", "canary", MODEL, "0.5", *gw) == (0, f"{MODEL}: canary share 0.5\n", "")
+    # a gateway that does not answer: exit 2; the lifecycle commands add how to work on a stopped stack
+    from tests.utils.servers import free_port
+
+    nowhere = ["--gateway", f"http://127.0.0.1:{free_port()}"]
+    code, out, err = cli("admin", "reload", *nowhere)
+    assert code == 2 and err.startswith("cannot reach the gateway at http://127.0.0.1:") and err.count("\n") == 1, err
+    code, out, err = cli("rollback", MODEL, "--repo", str(stack.root), *nowhere)
+    assert code == 2 and err.rstrip().endswith("(use --offline if the stack is stopped)") and err.count("\n") == 1, err
