@@ -29,7 +29,7 @@ from gateway import errors as E
 from gateway.core.config import Settings
 from gateway.families.base import Family, Prepared, register
 
-LABELS = ("spam", "pass")  # index = class id of the servable's `probabilities`
+LABELS: tuple[Literal["spam"], Literal["pass"]] = ("spam", "pass")  # index = class id of the servable's `probabilities`
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 from common import assets as readers
 from common import images as im
 from gateway.core.config import Settings
-from gateway.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from gateway.errors import GatewayError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from gateway.families.base import Family, Prepared, UploadedFile, register
 
 MAX_TOP_K = 20
@@ -108,7 +108,7 @@ class ClassifierAssets:
 _STATUS = {"too_large": PayloadTooLarge, "not_an_image": UnsupportedMediaType, "unsupported_format": UnsupportedMediaType}
 
 
-def decode_error(name: str, e: im.ImageDecodeError) -> InvalidInput | PayloadTooLarge | UnsupportedMediaType:
+def decode_error(name: str, e: im.ImageDecodeError) -> GatewayError:
     """ImageDecodeError -> the gateway's domain error: 413 too large, 415 not an image, 422 otherwise."""
     return _STATUS.get(e.kind, InvalidInput)(f"{name}: {e.message}")
 
