@@ -39,8 +39,9 @@ def test_missing_data_is_one_clear_line_and_a_non_zero_exit(tmp_path: Path) -> N
 def test_no_reference_outside_the_repository() -> None:
     if not (REPO_ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    for pattern in ("shared/data", "../shared"):
-        out = subprocess.run(["git", "grep", "-n", "-F", pattern, "--", ".", ":!tests/training/test_repository_data.py"],
+    outside = "/".join(("..", "shared"))  # spelled in pieces so that this file does not match itself
+    for pattern in ("/".join(("shared", "data")), outside):
+        out = subprocess.run(["git", "grep", "-n", "-F", pattern],
                              cwd=REPO_ROOT, capture_output=True, text=True)
         assert out.stdout == "", f"paths outside the repository:\n{out.stdout}"
 
@@ -56,7 +57,7 @@ def test_a_fresh_clone_trains_antispam_with_nothing_beside_it(tmp_path: Path) ->
     clone = empty / "project"
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(REPO_ROOT), str(clone)], check=True, timeout=300)
     subprocess.run(["git", "checkout", "-q", head], cwd=clone, check=True, timeout=300)
-    assert sorted(p.name for p in empty.iterdir()) == ["project"]  # no ../shared beside the clone
+    assert sorted(p.name for p in empty.iterdir()) == ["project"]  # nothing beside the clone
     assert (clone / "data" / "text-antispam" / "msgspam.log.seg").is_file()
 
     env = _env(clone)
