@@ -25,7 +25,6 @@ pytestmark = pytest.mark.slow
 SPAM_EXAMPLES = [
     "加微信领取免费红包",  # README
     "加我微信xxxxx有福利",  # the book (chapter 14)
-    "点击链接领取iPhone大奖",  # issue 20
 ]
 PASS_EXAMPLES = [  # issue 20: answered spam by the version make up trained before
     "你好，请问这本书还有货吗",

@@ -37,7 +37,10 @@ ROWS: dict[str, tuple[dict, Augmentation]] = {
     "v2 but digits masked as x, not classes": ({"digits": "mask"}, dataclasses.replace(OFF, crop=0.5)),
     "v2 but no link tokens": ({"links": False}, dataclasses.replace(OFF, crop=0.5)),
     "v2, no augmentation": ({}, OFF),
-    "v2 + spam cropped (chosen)": ({}, dataclasses.replace(OFF, crop=0.5)),
+    "v2 + spam cropped": ({}, dataclasses.replace(OFF, crop=0.5)),
+    "v2 + cropped + normal messages joined": ({}, dataclasses.replace(OFF, crop=0.5, join=0.25)),
+    "v2 + cropped + polite register": ({}, dataclasses.replace(OFF, crop=0.5, register=0.3)),
+    "v2 + cropped + joined + polite register (the default)": ({}, Augmentation()),
 }
 
 
@@ -67,12 +70,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None)
     ap.add_argument("--out", default=None, help="also write the table as JSON")
+    ap.add_argument("--rows", default=None, help="only the rows whose name contains this text")
     args = ap.parse_args()
     corpus = load_corpus(args.data)
     tr, va = corpus.indices("train"), corpus.indices("val")
     seg = get_segmenter()
     rows = {}
     for name, (change, aug) in ROWS.items():
+        if args.rows and args.rows not in name:
+            continue
         t0 = time.monotonic()
         policy = policy_for(change)
         extra_texts, extra_labels, added = augment([corpus.segmented[i] for i in tr], corpus.labels[tr], aug)

@@ -53,8 +53,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         "tiny",
-        Word2VecConfig(epochs=5, batch_size=1024, learning_rate=0.05, negatives=5),
-        ClassifierConfig(arch="lstm", units=64, dropout=0.2, learning_rate=0.005, batch_size=64, max_epochs=10, patience=3),
+        Word2VecConfig(epochs=8, batch_size=1024, learning_rate=0.05, negatives=5),
+        ClassifierConfig(arch="lstm", units=64, dropout=0.2, learning_rate=0.005, batch_size=64, max_epochs=12, patience=4),
     ),
     "book": Preset(
         "book",
