@@ -134,3 +134,34 @@ def test_history_lines_are_whole_under_concurrent_writers(tmp_path: Path) -> Non
         list(pool.map(lambda i: hist.append(tmp_path, MODEL, "test", versions={"i": i}, metrics={"pad": "x" * 5000}), range(200)))
     records = list(hist.read(tmp_path, MODEL))
     assert sorted(r["versions"]["i"] for r in records) == list(range(200))
+
+
+def _robust_version(servables: Path, version: int, floor: float, challenge: float, accuracy: float = 0.95) -> None:
+    d = servables / MODEL / str(version) / "assets.extra"
+    d.mkdir(parents=True)
+    (d / "manifest.json").write_text(json.dumps({"model": MODEL, "family": "antispam", "metrics": {
+        "held_out": {"accuracy": accuracy}, "robustness": {"robust_floor": floor, "challenge": {"accuracy": challenge}}}}))
+
+
+@pytest.mark.parametrize(("floor", "challenge", "named"), [(0.80, 0.90, "robustness.robust_floor"),
+                                                           (0.92, 0.70, "robustness.challenge.accuracy")])
+def test_robustness_gate_names_the_metric_unless_forced(tmp_path: Path, floor: float, challenge: float, named: str) -> None:
+    """Issue 20: a better held-out accuracy does not buy a worse robust floor or challenge accuracy."""
+    s = tmp_path / "servables"
+    repo.ensure_model(s / "models.config", MODEL)
+    _robust_version(s, 1, 0.92, 0.90, accuracy=0.94)
+    _robust_version(s, 2, floor, challenge, accuracy=0.97)
+    assert cli(s, "promote", MODEL, "1")[0] == 0
+    code, out = cli(s, "promote", MODEL, "2")
+    assert code != 0 and "refused" in out and named in out and "margin 0.01" in out, out
+    assert dict(config(s).version_labels) == {"stable": 1}
+    code, out = cli(s, "promote", MODEL, "2", "--force")
+    assert code == 0 and "[forced]" in out, out
+    assert dict(config(s).version_labels) == {"stable": 2}
+
+
+def test_robustness_gate_passes_a_stable_version_without_figures(servables: Path) -> None:
+    assert cli(servables, "promote", MODEL, "1")[0] == 0  # versions 1, 2: manifests from before the suite
+    _robust_version(servables, 3, 0.90, 0.85, accuracy=0.96)
+    code, out = cli(servables, "promote", MODEL, "3")
+    assert code == 0 and "no figure" in out, out
