@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(1, ge=1, description="Retry-After when the backend is down")
     loading_retry_after_s: int = Field(5, ge=1, description="Retry-After when a model is loading or has no version yet")
 
+    playground_enabled: bool = Field(True, description="serve the web playground at `/` (static files, gateway/static/playground)")
+
     # --- security
     admin_token: SecretStr | None = Field(None, description="bearer token of /admin; unset = admin API disabled (404)")
     api_keys: Annotated[list[str], NoDecode] = Field(
