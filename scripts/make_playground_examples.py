@@ -64,7 +64,7 @@ def classifier_examples(out: Path) -> list[dict]:
         big = np.kron(rgb[i], np.ones((8, 8, 1), np.uint8))  # 8x8 -> 64x64, nearest: the digit as drawn
         name = f"digit-{want}.png"
         (out / name).write_bytes(png(big))
-        items.append({"title": f"Handwritten {want}", "file": f"classifier/{name}", "expect": str(want)})
+        items.append({"title": f"Digit {want}", "file": f"classifier/{name}", "expect": str(want)})
     from skimage import data
 
     (out / "cat.jpg").write_bytes(jpeg(resized(data.chelsea(), 200)))
@@ -79,9 +79,9 @@ def srgan_examples(out: Path) -> list[dict]:
     (out / "astronaut.png").write_bytes(png(resized(data.astronaut(), 80)))
     (out / "cat-face.png").write_bytes(png(np.ascontiguousarray(resized(data.chelsea(), 180)[10:90, 60:140])))
     return [
-        {"title": "Coffee cup (96 px)", "file": "srgan/coffee.png"},
-        {"title": "Astronaut (80 px)", "file": "srgan/astronaut.png"},
-        {"title": "Cat's face (80 px)", "file": "srgan/cat-face.png"},
+        {"title": "Coffee", "file": "srgan/coffee.png"},
+        {"title": "Astronaut", "file": "srgan/astronaut.png"},
+        {"title": "Cat's face", "file": "srgan/cat-face.png"},
     ]
 
 

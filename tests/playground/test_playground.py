@@ -44,6 +44,7 @@ def open_tab(driver, url: str, tab: str):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver.get("about:blank")  # a new load even when only the #fragment differs from the current page
     driver.get(f"{url}/#{tab}")
     WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
     panel = driver.find_element(By.ID, f"panel-{tab}")

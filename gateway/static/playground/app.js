@@ -72,16 +72,29 @@ function curlForm(fields, files) {
 const STATUS_CLASS = { available: "ok", loading: "warn", pending: "idle", unsupported: "bad" };
 const FAMILY_TAB = { antispam: "antispam", classifier: "classifier", unet: "unet", srgan: "srgan", text2image: "text2image" };
 
-function metricChips(metrics) {
-  if (!metrics) return [];
-  const chips = [];
-  for (const [k, v] of Object.entries(metrics)) {
-    if (typeof v === "number" && chips.length < 4) {
-      const shown = Number.isInteger(v) ? String(v) : Math.abs(v) < 1 ? v.toFixed(3) : v.toFixed(2);
-      chips.push(el("span", { class: "metric", title: k }, el("b", { text: shown }), ` ${k.replace(/_/g, " ")}`));
-    }
+// manifest metrics are nested (held_out.accuracy, exported.psnr_rgb, ...): the card shows the headline ones
+const METRIC_PRIORITY = [/^held_out\.accuracy$/, /^held_out\.spam_f1$/, /held_out_top1$/, /held_out_top5$/,
+  /^held_out\.volume_hard_dice$/, /^held_out\.slice_hard_dice$/, /^exported\.psnr_rgb$/, /^exported\.ssim_rgb$/,
+  /psnr_rgb_gain_over_bicubic$/, /^held_out_unknown_token_ratio$/, /(^|\.)(fid|inception_score|r_precision)$/, /^train_seconds$/];
+
+function flatMetrics(obj, prefix = "", out = []) {
+  for (const [k, v] of Object.entries(obj || {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === "number") out.push([key, v]);
+    else if (v && typeof v === "object" && !Array.isArray(v) && !/per_image|confusion|robustness|split/.test(k) && key.split(".").length < 3) flatMetrics(v, key, out);
   }
-  return chips;
+  return out;
+}
+
+function metricChips(metrics) {
+  const leaves = flatMetrics(metrics);
+  const rank = ([k]) => { const i = METRIC_PRIORITY.findIndex((re) => re.test(k)); return i < 0 ? 99 : i; };
+  const chosen = leaves.filter((l) => rank(l) < 99).sort((a, b) => rank(a) - rank(b)).slice(0, 4);
+  return chosen.map(([k, v]) => {
+    const shown = Number.isInteger(v) ? String(v) : Math.abs(v) < 10 ? v.toFixed(3) : v.toFixed(1);
+    const name = k.replace(/^(held_out|exported)\./, "").replace(/^held_out_/, "").replace(/_/g, " ");
+    return el("span", { class: "metric", title: k }, el("b", { text: shown }), ` ${name}`);
+  });
 }
 
 function renderModels() {
@@ -95,14 +108,16 @@ function renderModels() {
     const labels = Object.entries(m.labels).map(([l, v]) => el("span", { class: `chip label-${l}` }, `${l} → v${v}`));
     if (m.canary_share > 0) labels.push(el("span", { class: "chip canary" }, `canary share ${pct(m.canary_share)}`));
     const card = el("button", { class: "model-card", type: "button", "data-model": name, title: m.message || "" },
+      el("div", { class: "model-name", text: name }),
       el("div", { class: "model-top" },
-        el("span", { class: "model-name", text: name }),
-        el("span", { class: `status ${STATUS_CLASS[m.status] || "idle"}`, "data-k": "status", text: m.status })),
-      el("div", { class: "model-sub muted" }, `${m.family || "no family"} · `,
+        el("span", { class: `status ${STATUS_CLASS[m.status] || "idle"}`, "data-k": "status", text: m.status }),
+        el("span", { class: "model-sub muted", text: m.family || "no family" })),
+      el("div", { class: "model-sub muted" },
         el("span", { "data-k": "served" }, served.length ? `serving v${served.join(", v")}` : "no version served"),
         m.default_version !== null && served.length > 1 ? ` · default v${m.default_version}` : ""),
       el("div", { class: "chips" }, ...labels),
-      el("div", { class: "metrics" }, ...metricChips(dv && dv.metrics)));
+      el("div", { class: "metrics", title: dv && dv.metrics ? flatMetrics(dv.metrics).map(([k, v]) => `${k}: ${v}`).join("\n") : "no metrics in the manifest" },
+        ...metricChips(dv && dv.metrics)));
     card.addEventListener("click", () => {
       const tab = FAMILY_TAB[m.family];
       if (!tab) return;
@@ -541,8 +556,9 @@ async function main() {
   setupUnet();
   setupSrgan();
   setupText2image();
-  const tab = location.hash.slice(1);
-  showTab(FAMILY_TAB[tab] ? tab : "antispam");
+  const fromHash = () => { const tab = location.hash.slice(1); showTab(FAMILY_TAB[tab] ? tab : "antispam"); };
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
   await refreshModels();
   setInterval(refreshModels, 5000);
   document.body.dataset.ready = "true";
