@@ -65,7 +65,10 @@ def browser_paths() -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def playground_repo(tmp_path_factory: pytest.TempPathFactory, browser_paths: tuple[str, str]) -> Path:
-    """All six models, one tiny version each, in one repository (seconds to a minute per family)."""
+    """All six models, one tiny version each, in one repository (seconds to a minute per family).
+    PLAYGROUND_REPO=DIR reuses a repository built before (a developer's loop on the page; CI builds it)."""
+    if os.environ.get("PLAYGROUND_REPO"):
+        return Path(os.environ["PLAYGROUND_REPO"])
     from tests.classifier.conftest import FAST
     from tests.text2image.conftest import publish_untrained
     from tests.unet.conftest import MICRO
@@ -128,13 +131,18 @@ def driver(browser_paths: tuple[str, str], stack: Stack) -> Iterator["object"]:
 
 
 def requested_urls(driver) -> list[str]:
-    """Every URL the browser asked for since the last call (Chrome's performance log = CDP Network events)."""
-    urls = []
+    """Every URL the browser sent a request for since the last call (Chrome's performance log = CDP Network
+    events). A request the page's Content-Security-Policy blocked never left the browser: not counted."""
+    sent: list[tuple[str, str]] = []
+    blocked: set[str] = set()
     for entry in driver.get_log("performance"):
         msg = json.loads(entry["message"])["message"]
+        params = msg.get("params", {})
         if msg.get("method") == "Network.requestWillBeSent":
-            urls.append(msg["params"]["request"]["url"])
-    return urls
+            sent.append((params["requestId"], params["request"]["url"]))
+        elif msg.get("method") == "Network.loadingFailed" and params.get("blockedReason") == "csp":
+            blocked.add(params["requestId"])
+    return [url for rid, url in sent if rid not in blocked]
 
 
 def foreign_requests(urls: list[str], gateway_url: str) -> list[str]:

@@ -18,12 +18,15 @@ from starlette.responses import FileResponse
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static" / "playground"
 ASSETS_URL = "/playground"
 
+# Only the gateway: a CDN link slipping into the page would be refused by the browser, not silently used.
+CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'"
+
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
 async def playground_page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache", "Content-Security-Policy": CSP})
 
 
 def install(app: FastAPI) -> None:
