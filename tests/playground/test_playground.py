@@ -81,12 +81,17 @@ def call_details(panel) -> dict[str, str]:
 
 def check_call(panel, model: str, stack) -> dict[str, str]:
     """The call box: the version that answered, its label, the request id, the latency split, the curl."""
+    from selenium.webdriver.common.by import By
+
     d = call_details(panel)
     assert d["model"] == model and d["version"] == "version 1"
     assert d["label"] == "no label (latest)"  # the test repository sets no label
     assert re.fullmatch(r"[0-9a-f]{32}", d["request_id"]), d["request_id"]
     assert set(d["stages"]) == {"preprocess", "backend", "postprocess", "total"}
     assert all(re.search(r"\d ms$", v) for v in d["stages"].values()), d["stages"]
+    segments = panel.find_elements(By.CSS_SELECTOR, ".call .timing-bar .seg")
+    assert [s.get_attribute("class").split()[1] for s in segments] == ["preprocess", "backend", "postprocess"]
+    assert all(float(s.value_of_css_property("width")[:-2]) > 0 for s in segments)  # the bar is drawn
     assert d["curl"].startswith(f"curl -s '{stack.url}/predict'"), d["curl"]
     return d
 
@@ -138,6 +143,9 @@ def test_classifier(page, stack, api, screenshot_dir, tmp_path, model):
     rows = panel.find_elements(By.CSS_SELECTOR, "#cls-topk-list li")
     shown = [(r.find_element(By.CSS_SELECTOR, "[data-k=label]").text, r.find_element(By.CSS_SELECTOR, "[data-k=probability]").text) for r in rows]
     assert shown == [(p["label"], pct(p["probability"])) for p in answer]
+    widths = [r.find_element(By.CSS_SELECTOR, ".bar span").value_of_css_property("width") for r in rows]
+    full = rows[0].find_element(By.CSS_SELECTOR, ".bar").value_of_css_property("width")
+    assert [round(float(w[:-2]) / float(full[:-2]), 2) for w in widths] == [round(p["probability"], 2) for p in answer]
     assert panel.find_element(By.ID, "cls-preview").is_displayed()
     d = check_call(panel, model, stack)
     shutil.copy(path, tmp_path / path.name)
