@@ -184,6 +184,15 @@ def screenshot_dir() -> Path:
     return SCREENSHOT_DIR
 
 
+SAVED: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the screenshots went, in the run's summary (prints inside tests are captured)."""
+    if SAVED:
+        terminalreporter.write_line(f"playground screenshots ({len(SAVED)}): {SAVED[0].parent}/{{{','.join(p.name for p in SAVED)}}}")
+
+
 def save_screenshot(driver, directory: Path, name: str) -> Path:
     """The whole page (not only the window) as a PNG; the path is printed for the test log."""
     height = driver.execute_script("return Math.ceil(document.documentElement.scrollHeight)")
@@ -198,4 +207,5 @@ def save_screenshot(driver, directory: Path, name: str) -> Path:
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     print(f"screenshot: {path}")
+    SAVED.append(path)
     return path
