@@ -44,6 +44,8 @@ def client(gw_gateway) -> httpx.Client:
 def test_page_and_every_file_it_loads_come_from_the_gateway(client, path):
     page = client.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    # the browser refuses anything from elsewhere (ReDoc's bundle asks a CDN for its logo)
+    assert "default-src 'self'" in page.headers["content-security-policy"]
     refs = refs_of(page.text)
     assert refs, "the page loads no script or style?"
     root = str(client.base_url).rstrip("/")
