@@ -343,3 +343,33 @@ def test_docs_render_every_operation_offline(page, stack, api):
     assert shown == operations
     page.get(f"{stack.url}/redoc")
     WebDriverWait(page, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-section-id^='operation/']")) >= len(operations))
+
+
+def test_labels_and_canary_share_are_shown(page, stack, api):
+    """After the admin API labels a version and sets a canary share, the model card shows both and the call
+    box names the labels of the version that answered (last test of the module: it changes the labels)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.gateway.gateway_process import ADMIN_TOKEN
+
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    model = "text2image"
+    try:
+        for label in ("stable", "canary"):
+            r = api.put(f"/admin/models/{model}/labels/{label}", json={"version": 1}, headers=admin)
+            assert r.status_code == 200, r.text
+        r = api.put(f"/admin/models/{model}/canary", json={"share": 0.25}, headers=admin)
+        assert r.status_code == 200, r.text
+        WebDriverWait(page, 30).until(lambda _: api.get(f"/models/{model}").json()["canary_share"] == 0.25)
+        panel = open_tab(page, stack.url, "text2image")
+        card = page.find_element(By.CSS_SELECTOR, f"#model-list .model-card[data-model='{model}']")
+        chips = {c.text for c in card.find_elements(By.CSS_SELECTOR, ".chip")}
+        assert chips == {"stable → v1", "canary → v1", "canary share 25.0%"}
+        click(page, panel.find_element(By.ID, "t2i-submit"))
+        wait_result(page, panel)
+        assert set(call_details(panel)["label"].split(", ")) == {"stable", "canary"}
+    finally:
+        api.put(f"/admin/models/{model}/canary", json={"share": 0.0}, headers=admin)
+        for label in ("canary", "stable"):
+            api.delete(f"/admin/models/{model}/labels/{label}", headers=admin)
