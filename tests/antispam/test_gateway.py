@@ -109,3 +109,12 @@ def test_default_settings_merge_concurrent_requests(gateways: tuple[str, str]) -
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
     calls, rows = (a - b for a, b in zip(batch_histogram(default, "antispam"), before))
     assert rows == 24 and calls < 24, f"{calls} Predict calls for 24 concurrent requests: nothing was merged"
+
+
+def test_models_endpoint_shows_robustness_figures(gateway_url: str) -> None:
+    """Issue 20: the robust floor and the challenge accuracy of every version are visible in GET /models/antispam."""
+    detail = httpx.get(f"{gateway_url}/models/antispam", timeout=30).json()
+    rob = [v["metrics"] for v in detail["versions"] if v.get("metrics")][0]["robustness"]
+    assert set(rob["robust_floor_of"]) <= set(rob["perturbations"])
+    assert rob["robust_floor"] == min(rob["perturbations"][k]["value"] for k in rob["robust_floor_of"])
+    assert rob["challenge"]["n"] >= 150 and "accuracy" in rob["challenge"]
