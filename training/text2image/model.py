@@ -220,13 +220,18 @@ def colour_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)
 
 
-def mode_seeking_loss(fake_a: tf.Tensor, fake_b: tf.Tensor, z_a: tf.Tensor, z_b: tf.Tensor, eps: float = 1e-5) -> tf.Tensor:
+def mode_seeking_loss(fake_a: tf.Tensor, fake_b: tf.Tensor, z_a: tf.Tensor, z_b: tf.Tensor, pool: int = 4, eps: float = 1e-5) -> tf.Tensor:
     """MSGAN's term (Mao et al. 2019): 1 / (image distance / z distance) for two z of the same caption.
 
     Why: with the caption's code at every generator scale and the matching term, the tiny generator learnt to
     ignore z (diversity 0.038 against 0.282 for real renders of the same colours, 2026-11-27). The ratio is
     small exactly when two z give the same picture, and its inverse punishes that hardest.
+    The distance is taken between `pool` x `pool` averages, not pixels: at pixel level, independent noise
+    per z is the cheapest way to raise it (the first probe's images were diverse but grainy, 2026-12-03),
+    while the real renders differ in background, position, size and petal layout, all coarse.
     """
+    if pool > 1:
+        fake_a, fake_b = (tf.nn.avg_pool2d(f, pool, pool, "VALID") for f in (fake_a, fake_b))
     image_d = tf.reduce_mean(tf.abs(fake_a - fake_b), axis=[1, 2, 3])
     z_d = tf.reduce_mean(tf.abs(z_a - z_b), axis=1)
     return tf.reduce_mean(1.0 / (image_d / z_d + eps))

@@ -76,7 +76,7 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny", n_train=2100, n_val=210, n_test=350, seed=12,
         embed_dim=64, text_dim=128, code_dim=64, z_dim=16, gf_dim=16, df_dim=8, batch=32,
-        encoder_steps=300, gan_steps=1200, match_weight=3.0, text_every_scale=True, text_projection=True, text_pool="mean", text_slots=2, mode_seeking_weight=1.0, colour_weight=1.0, lr_d=2e-4, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=50,
+        encoder_steps=300, gan_steps=1200, match_weight=3.0, text_every_scale=True, text_projection=True, text_pool="mean", text_slots=2, mode_seeking_weight=1.0, colour_weight=1.0, lr_d=2e-4, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=8, judge_images=2800, eval_captions=700, log_every=50,
     ),
     "book": Preset(
         name="book", n_train=8000, n_val=800, n_test=1400, seed=12,
