@@ -8,7 +8,8 @@
    and halves the cost of a step). With `match_weight` > 0 the generator also gets a text-image matching
    term from the frozen image encoder (`model.matching_loss`; not in the book, see its docstring). With
    `ema_decay` > 0 a running average of the generator's weights is kept, and that is what gets evaluated
-   and exported (`Trainer.export_generator`).
+   and exported (`Trainer.export_generator`). `mode_seeking_weight` and `colour_weight` add MSGAN's
+   diversity term and TAC-GAN's colour heads (`model.mode_seeking_loss`, `model.colour_loss`).
 
 Batches come from `Batches`, a seeded sampler over the training images and their 10 captions; "wrong"
 captions and images are those of another image of the same batch (a roll by one after shuffling).

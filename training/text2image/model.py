@@ -24,6 +24,10 @@
   "Sixth round").
 - GAN-CLS losses: D sees (real image, right text) -> real, (real image, wrong text) -> fake and
   (fake image, right text) -> fake; G wants (fake image, right text) -> real.
+- Two terms against the collapse and the unheard centre (issue 21, docs/text2image.md "Seventh round"):
+  MSGAN's mode-seeking term for G (`mode_seeking_loss`), and TAC-GAN's colour heads on D
+  (`colour_heads`, `colour_loss`): the tiny generator had stopped listening to z (diversity 13 % of the
+  real renders') and painted centres in the petals' colour.
 
 Sizes come from the preset (`ModelConfig`); the same code builds `tiny` and `book`.
 """
