@@ -4,10 +4,16 @@ Starts `python -m modelserver` + `python -m gateway` on free ports over `--repo`
 trained text2image version), regenerates the held-out captions from the manifest's data seed (the same
 captions training evaluated), asks the gateway for one image per caption (seed = caption index), and judges
 the PNGs it returns with the attribute classifier stored in the version (`assets.extra/attribute_classifier.keras`).
+The diversity ratio and the Frechet distance on judge features are measured the same way, from images the
+gateway returns (`evaluate.diversity` / `evaluate.frechet` with the gateway as the generator), and
+`GET /models/text2image` must show the version's metrics. Determinism: the same seed twice gives the same
+bytes, and four seeds of one caption four different images (their smallest pairwise L1 is reported).
+With `--grid PNG`, it writes the docs' figure: held-out captions (rows) x seeds (columns) from the gateway,
+beside real renders of the same colour pairs.
 Then times n = 1 and n = 16 requests end to end (HTTP client -> gateway -> gRPC -> modelserver -> back) against
 the same work in-process (family preprocess -> the SavedModel's signature -> family postprocess).
 
-    flock /tmp/cpu.lock .venv/bin/python scripts/eval_text2image_gateway.py --repo /tmp/t2i/accrepo
+    flock /tmp/cpu.lock .venv/bin/python scripts/eval_text2image_gateway.py --repo /tmp/t2i/accrepo --grid docs/images/x.png
 """
 
 from __future__ import annotations
@@ -36,6 +42,28 @@ from common.manifest import assets_dir, read_manifest  # noqa: E402
 from tests.utils.stack import Stack  # noqa: E402
 
 CAPTION = "the petals on this flower are white with a yellow center"
+GRID_SEEDS = (1, 2, 3, 4)
+
+
+def grid_captions() -> list[tuple[str, str, str]]:
+    """One caption per held-out colour pair, in the data's own words: (caption, petal, centre)."""
+    from training.text2image import flowers
+
+    return [(f"the petals on this flower are {p} with a {c} center", p, c) for p, c in sorted(flowers.HELD_OUT_COMBINATIONS)]
+
+
+def write_grid(path: Path, generated: list[list[np.ndarray]], real: list[list[np.ndarray]]) -> None:
+    """Two grids side by side (generated | real), one row per caption, 2 px gaps, 8 px between the grids."""
+    from gateway.families.text2image import GRID_GAP, grid
+
+    rows = len(generated)
+    left = grid(np.stack([im for row in generated for im in row]), len(generated[0]))
+    right = grid(np.stack([im for row in real for im in row]), len(real[0]))
+    out = np.full((left.shape[0], left.shape[1] + 8 + right.shape[1], 3), 255, np.uint8)
+    out[:, : left.shape[1]] = left
+    out[:, left.shape[1] + 8 :] = right
+    assert rows * 64 + (rows - 1) * GRID_GAP == out.shape[0]
+    Image.fromarray(out).save(path, optimize=True)
 
 
 def _decode(b64: str) -> np.ndarray:
@@ -58,6 +86,7 @@ def main() -> None:
     ap.add_argument("--repo", type=Path, required=True)
     ap.add_argument("--captions", type=int, default=0, help="held-out captions to judge (0 = as many as training evaluated)")
     ap.add_argument("--reps", type=int, default=20, help="timed repetitions per latency figure")
+    ap.add_argument("--grid", type=Path, default=None, help="write the held-out captions x seeds figure here (PNG)")
     args = ap.parse_args()
 
     versions = repo_mod.list_versions(args.repo / "text2image")
@@ -91,6 +120,44 @@ def main() -> None:
         t0 = time.perf_counter()
         images = np.stack([_decode(predict(caption=cap, n=1, seed=i)["outputs"]["images"][0]) for i, (cap, _, _) in enumerate(truth)])
         report["through_gateway"] = {**ev.colour_accuracy(images, truth, judge, histogram_judge), "seconds": round(time.perf_counter() - t0, 1)}
+
+        # the manifest's other figures, with the gateway as the generator: caption ids -> text -> /predict.
+        # Each batch row is its own request, seeded from the first z component's bits so the draw differs.
+        from common.captions import Vocabulary
+
+        vocab = Vocabulary.load(assets_dir(vdir) / manifest["preprocessing"]["vocabulary_asset"])
+        vocab_words = vocab.tokens
+
+        def through_gateway(ids: np.ndarray, z: np.ndarray) -> np.ndarray:
+            out = []
+            for row, zrow in zip(ids, z):
+                caption = " ".join(vocab_words[t] for t in row if t > 2)
+                seed = int(np.frombuffer(zrow[:2].tobytes(), np.uint64)[0] >> np.uint64(1))
+                out.append(_decode(predict(caption=caption, n=1, seed=seed)["outputs"]["images"][0]))
+            return np.stack(out).astype(np.float32) / 127.5 - 1.0
+
+        z_dim = manifest["preprocessing"]["z_dim"]
+        report["through_gateway"].update(ev.diversity(through_gateway, vocab, test, z_dim, data["seed"] + 5))
+        report["through_gateway"].update(ev.frechet(judge, through_gateway, vocab, test, z_dim, data["seed"], data["seed"] + 6))
+
+        shown = client.get("/models/text2image").json()
+        served = [v for v in shown["versions"] if v["version"] == version][0]
+        report["get_models_shows_metrics"] = sorted(k for k in served["metrics"] if k.startswith(("held_out", "diversity_ratio", "frechet", "retrieval_r")))
+
+        # determinism and diversity of seeds, as a user sees them: bytes per seed, pixels across seeds
+        once, again = (predict(caption=CAPTION, n=1, seed=5)["outputs"]["images"][0] for _ in range(2))
+        four = [_decode(predict(caption=CAPTION, n=1, seed=s)["outputs"]["images"][0]).astype(np.float32) / 255 for s in GRID_SEEDS]
+        pair_l1 = [float(np.mean(np.abs(a - b))) for i, a in enumerate(four) for b in four[i + 1 :]]
+        report["seeds"] = {"same_seed_same_bytes": once == again, "four_seeds_min_pairwise_l1": round(min(pair_l1), 4), "four_seeds_mean_pairwise_l1": round(float(np.mean(pair_l1)), 4)}
+
+        if args.grid is not None:
+            generated = [[_decode(predict(caption=cap, n=1, seed=s)["outputs"]["images"][0]) for s in GRID_SEEDS] for cap, _, _ in grid_captions()]
+            real = []
+            for _, petal, centre in grid_captions():
+                same = [i for i, a in enumerate(test.attributes) if a.petal == petal and a.centre == centre][: len(GRID_SEEDS)]
+                real.append([test.images[i] for i in same])
+            write_grid(args.grid, generated, real)
+            report["grid"] = {"path": str(args.grid), "rows": [c for c, _, _ in grid_captions()], "seeds": list(GRID_SEEDS)}
 
         # latency: end to end over HTTP, plus the gateway's own stage timings
         latency: dict = {}

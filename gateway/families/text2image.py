@@ -1,9 +1,10 @@
 """The text-to-image family (model `text2image`, GAN-CLS of chapter 12): an English caption in, 64x64 PNGs out.
 
-Inputs: `caption` (at most 50 words), `n` images (1-16), `seed` (an integer: the same seed and version give
-byte-identical PNGs, because z is drawn HERE with NumPy's PCG64 from the seed, not in the graph), and
-optionally `caption2` + `steps` for an interpolation strip: z fixed (the seed's first z), the text vector
-moving from caption to caption2 in `steps` frames (the SavedModel's `interpolate` signature).
+Inputs: `caption` (at most 50 words), `n` images (1-16, each from its own z: row i of the seed's z draw), `seed`
+(an integer: the same seed and version give byte-identical PNGs, because z is drawn HERE with NumPy's PCG64 from
+the seed, not in the graph), and optionally `interpolate: {"caption": ..., "steps": 8}` for the book's GAN-INT
+strip: z fixed (the seed's first z), the text vector moving from `caption` to the second caption in `steps`
+frames (the SavedModel's `interpolate` signature).
 
 Tokenisation is `common.captions`, the same code the model was trained with, over the vocabulary asset of
 the served version. Unknown words become <UNK> and are reported back; a caption with no known word is
@@ -62,16 +63,29 @@ def _strict_int(name: str, value: Any) -> Any:
     raise ValueError(f"{name} must be a JSON integer, got {type(value).__name__} {value!r}")
 
 
+class Interpolation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    caption: str = Field(description="the caption the strip ends at (at most 50 words)")
+    steps: int = Field(8, description="frames of the strip, 2-16, the first for `caption`, the last for this one")
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _ints(cls, value: Any, info: Any) -> Any:
+        return _strict_int(info.field_name, value)
+
+
 class Text2ImageInputs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     caption: str = Field(description="an English description of a flower, at most 50 words")
-    n: int = Field(1, description="number of images, 1-16 (each from its own z)")
+    n: int = Field(1, description="number of images, 1-16, each from its own z (row i of the seed's draw)")
     seed: int | None = Field(None, description="integer 0..2^63-1; same seed and version -> identical images; omitted: random (returned)")
-    caption2: str | None = Field(None, description="optional second caption: return an interpolation strip from caption to caption2 with z fixed")
-    steps: int = Field(8, description="frames of the interpolation strip (2-16), used with caption2")
+    interpolate: Interpolation | None = Field(
+        None, description="optional GAN-INT strip: z fixed to the seed's first z, the text moving from `caption` to `interpolate.caption` in `interpolate.steps` frames (n must stay 1)"
+    )
 
-    @field_validator("n", "seed", "steps", mode="before")
+    @field_validator("n", "seed", mode="before")
     @classmethod
     def _ints(cls, value: Any, info: Any) -> Any:
         return _strict_int(info.field_name, value)
@@ -87,14 +101,14 @@ class Text2ImageContext:
 
 
 class Text2ImageOutputs(BaseModel):
-    images: list[str] = Field(description="base64 PNGs, 64x64 RGB: n images, or the strip's frames with caption2")
+    images: list[str] = Field(description="base64 PNGs, 64x64 RGB: n images, or the strip's frames with interpolate")
     grid_png: str = Field(description="all images in one base64 PNG (a grid; one row for a strip)")
     seed: int = Field(description="the seed used (send it back to reproduce these images)")
     tokens: list[str] = Field(description="the caption's word tokens as the model saw them (unknown ones as written)")
     unknown_words: list[str] = Field(description="words not in the model's vocabulary (read as <UNK>)")
-    tokens2: list[str] | None = None
+    tokens2: list[str] | None = Field(None, description="with interpolate: its caption's tokens")
     unknown_words2: list[str] | None = None
-    alphas: list[float] | None = Field(None, description="with caption2: the mixing weight of caption2 per frame")
+    alphas: list[float] | None = Field(None, description="with interpolate: the weight of its caption per frame (0 -> 1)")
 
 
 def z_for_seed(seed: int, n: int, z_dim: int) -> np.ndarray:
@@ -145,7 +159,7 @@ class Text2ImageFamily(Family[Text2ImageAssets, Text2ImageInputs, Text2ImageCont
         return Text2ImageAssets(files.vocab, files.z_dim, files.interpolate, Text2ImageLimits.from_settings(settings))
 
     def signature_name(self, inputs: Text2ImageInputs) -> str:
-        return INTERPOLATE_SIGNATURE if inputs.caption2 is not None else "serving_default"
+        return INTERPOLATE_SIGNATURE if inputs.interpolate is not None else "serving_default"
 
     def preprocess(self, inputs: Text2ImageInputs, assets: Text2ImageAssets) -> Prepared[Text2ImageContext]:
         lim = assets.limits
@@ -156,17 +170,19 @@ class Text2ImageFamily(Family[Text2ImageAssets, Text2ImageInputs, Text2ImageCont
         else:
             seed = inputs.seed
         first = _encode("caption", inputs.caption, assets)
-        if inputs.caption2 is None:
+        if inputs.interpolate is None:
             if not 1 <= inputs.n <= lim.max_images:
                 raise E.InvalidInput(f"n must be from 1 to {lim.max_images} images, got {inputs.n}")
             arrays = {"caption_ids": pad_batch([first.ids] * inputs.n), "z": z_for_seed(seed, inputs.n, assets.z_dim)}
             return Prepared(arrays, Text2ImageContext(seed, first, None))
         if not assets.interpolate:
-            raise E.InvalidInput("this version of text2image has no interpolation signature; send caption without caption2")
-        if not 2 <= inputs.steps <= lim.max_steps:
-            raise E.InvalidInput(f"steps must be from 2 to {lim.max_steps} frames, got {inputs.steps}")
-        second = _encode("caption2", inputs.caption2, assets)
-        k = inputs.steps
+            raise E.InvalidInput("this version of text2image has no interpolation signature; send caption without interpolate")
+        if inputs.n != 1:
+            raise E.InvalidInput(f"n applies to samples of one caption, not to an interpolation strip (got n={inputs.n}); set interpolate.steps instead")
+        k = inputs.interpolate.steps
+        if not 2 <= k <= lim.max_steps:
+            raise E.InvalidInput(f"interpolate.steps must be from 2 to {lim.max_steps} frames, got {k}")
+        second = _encode("interpolate.caption", inputs.interpolate.caption, assets)
         z = np.repeat(z_for_seed(seed, 1, assets.z_dim), k, axis=0)
         arrays = {
             "caption_ids": pad_batch([first.ids] * k),

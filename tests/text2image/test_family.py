@@ -40,7 +40,7 @@ def test_unknown_words_reported_and_random_seed_returned(run_family) -> None:
 
 
 def test_interpolation_strip_keeps_z(run_family) -> None:
-    out = run_family(caption=CAPTION, caption2="a flower with blue petals", steps=4, seed=3)
+    out = run_family(caption=CAPTION, interpolate={"caption": "a flower with blue petals", "steps": 4}, seed=3)
     assert len(out.images) == 4 and out.alphas == [0.0, pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0]
     assert _png(out.grid_png).shape == (64, 4 * 64 + 3 * 2, 3)
     single = run_family(caption=CAPTION, n=1, seed=3)
@@ -58,8 +58,9 @@ def test_interpolation_strip_keeps_z(run_family) -> None:
         ({"caption": CAPTION, "n": 0}, "n must be from 1 to 16"),
         ({"caption": CAPTION, "n": 17}, "n must be from 1 to 16"),
         ({"caption": CAPTION, "seed": -1}, "seed must be an integer from 0"),
-        ({"caption": CAPTION, "caption2": "red", "steps": 1}, "steps must be from 2 to 16"),
-        ({"caption": CAPTION, "caption2": "xyzzy"}, "caption2: none of its words"),
+        ({"caption": CAPTION, "interpolate": {"caption": "red", "steps": 1}}, "interpolate.steps must be from 2 to 16"),
+        ({"caption": CAPTION, "interpolate": {"caption": "xyzzy"}}, "interpolate.caption: none of its words"),
+        ({"caption": CAPTION, "n": 4, "interpolate": {"caption": "red"}}, "n applies to samples of one caption"),
     ],
 )
 def test_bad_inputs_are_clear_422(run_family, inputs, match) -> None:

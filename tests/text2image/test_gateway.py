@@ -45,7 +45,7 @@ def test_same_seed_same_bytes_through_gateway(stack, run_family) -> None:
 
 
 def test_interpolation_strip_through_gateway(stack) -> None:
-    r = _predict(stack, caption=CAPTION, caption2="a flower with red petals", steps=5, seed=2)
+    r = _predict(stack, caption=CAPTION, interpolate={"caption": "a flower with red petals", "steps": 5}, seed=2)
     assert r.status_code == 200, r.text
     out = r.json()["outputs"]
     assert len(out["images"]) == 5 and out["alphas"][0] == 0.0 and out["alphas"][-1] == 1.0

@@ -8,6 +8,9 @@ import pytest
 from training.text2image.presets import PRESETS
 
 
+_LABELS = (np.array([0, 1, 2, 3], np.int32), np.array([0, 1, 2, 3], np.int32), np.array([0, -1, 2, -1], np.int32))  # petal, image centre, caption centre
+
+
 def _cfg(**kw):
     from training.text2image.model import ModelConfig
 
@@ -71,7 +74,7 @@ def test_slot_generator_trains_exports_and_serves(tmp_path):
     trainer = Trainer(cfg, 2e-4, 0.5, ema_decay=0.999)
     rng = np.random.default_rng(0)
     ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
-    trainer.gan_step(tf.constant(rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)))
+    trainer.gan_step(tf.constant(rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS)
     write_savedmodel(Text2ImageModule(trainer.text_encoder, trainer.export_generator, 4), tmp_path / "1")
     served = tf.saved_model.load(str(tmp_path / "1"))
     z = rng.standard_normal((2, 4)).astype(np.float32)
@@ -122,7 +125,7 @@ def test_exported_generator_is_the_running_average_of_the_trained_one():
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
     ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
-    trainer.gan_step(tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)))
+    trainer.gan_step(tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS)
     assert trainer.export_generator is trainer.generator_ema
     decay = min(0.999, 2 / 11)  # optimizer step 1: (1 + 1) / (10 + 1)
     trained, averaged = trainer.generator.get_weights(), trainer.generator_ema.get_weights()
@@ -149,3 +152,30 @@ def test_histogram_judge_reads_real_renders_of_unseen_pairs_and_not_a_grey_squar
     assert judge.petal_accuracy(test.images, test.petal_idx) >= 0.9
     grey = np.full((7, 64, 64, 3), 128, np.uint8)  # no petal colour anywhere: at most one guess can be right
     assert judge.petal_accuracy(grey, np.arange(7)) <= 1 / 7 + 1e-9
+
+
+def test_gan_step_with_mode_seeking_and_colour_heads_trains_both_nets():
+    """The tiny preset's step: D with colour heads, fakes in caption pairs for the mode-seeking term."""
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+
+    trainer = Trainer(_cfg(colour_heads=(7, 4)), 2e-4, 0.5, match_weight=1.0, mode_seeking_weight=1.0, colour_weight=1.0)
+    d_before = [w.copy() for w in trainer.discriminator.get_weights()]
+    g_before = [w.copy() for w in trainer.generator.get_weights()]
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    d, g, match, seeking, colour = (float(x) for x in trainer.gan_step(
+        tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS))
+    assert all(np.isfinite([d, g, match])) and seeking > 0 and colour > 0
+    assert any(not np.allclose(a, b) for a, b in zip(d_before, trainer.discriminator.get_weights()))
+    assert any(not np.allclose(a, b) for a, b in zip(g_before, trainer.generator.get_weights()))
+    assert len(trainer.discriminator.outputs) == 3  # logit + petal head + centre head
+
+
+def test_colour_heads_need_a_colour_weight_and_vice_versa():
+    from training.text2image.loop import Trainer
+
+    with pytest.raises(ValueError, match="colour heads"):
+        Trainer(_cfg(), 2e-4, 0.5, colour_weight=1.0)

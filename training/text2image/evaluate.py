@@ -27,6 +27,7 @@ from training.text2image import flowers
 from training.text2image.flowers import CENTRE_NAMES, PETAL_NAMES, FlowerSet, caption_mentions_centre
 
 JUDGE_ASSET = "attribute_classifier.keras"
+JUDGE_FEATURES = "features"  # the judge's penultimate layer
 GenerateFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (caption_ids, z) -> images in [-1, 1]
 
 
@@ -36,13 +37,14 @@ def build_judge() -> keras.Model:
     for width in (16, 32, 64):
         x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)  # keep the layout: the centre colour is where the centre is
-    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu", name=JUDGE_FEATURES)(x)  # the Frechet distance's feature space
     petal = layers.Dense(len(PETAL_NAMES), name="petal")(x)
     centre = layers.Dense(len(CENTRE_NAMES), name="centre")(x)
     return keras.Model(img, {"petal": petal, "centre": centre}, name="attribute_judge")
 
 
 JUDGE_SEED_OFFSET = 11  # data seed + 11: a stream no split of the data set draws from
+FRECHET_SEED_OFFSET = 13  # data seed + 13: the second set of real held-out renders (the Frechet floor)
 
 
 def judge_renders(n: int, data_seed: int) -> FlowerSet:
@@ -163,7 +165,46 @@ def diversity(generate: GenerateFn, vocab: Vocabulary, test: FlowerSet, z_dim: i
         same = np.flatnonzero((test.petal_idx == test.petal_idx[i]) & (test.centre_idx == test.centre_idx[i]))[:per_caption]
         if len(same) > 1:
             real.append(mean_pairwise_l1(test.images[same]))
-    return {"diversity_l1_generated": float(np.mean(gen)), "diversity_l1_real_same_colours": float(np.mean(real))}
+    g, r = float(np.mean(gen)), float(np.mean(real))
+    return {"diversity_l1_generated": g, "diversity_l1_real_same_colours": r, "diversity_ratio": g / r}
+
+
+def judge_features(judge: keras.Model, images_u8: np.ndarray) -> np.ndarray:
+    """The judge's penultimate activations (64 per image): a feature space that knows these flowers' colours
+    and layout, where Inception features (FID's usual space) cannot be downloaded here."""
+    features = keras.Model(judge.inputs, judge.get_layer(JUDGE_FEATURES).output)
+    return features.predict(images_u8.astype(np.float32), batch_size=256, verbose=0).astype(np.float64)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to two [N, D] feature sets (FID's formula)."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    if not np.isfinite(root).all():  # singular product (dead ReLU units): offset the diagonals, as pytorch-fid does
+        eye = np.eye(len(cov_a)) * 1e-6
+        root = linalg.sqrtm((cov_a + eye) @ (cov_b + eye))
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * np.real(root)))
+
+
+def frechet(judge: keras.Model, generate: GenerateFn, vocab: Vocabulary, test: FlowerSet, z_dim: int, data_seed: int, seed: int) -> dict[str, float]:
+    """Frechet distance on judge features: generated vs the real held-out renders, next to its floor.
+
+    The floor is a second, independent set of real held-out renders of the same size against the same
+    reference (the distance has a bias that depends on the sample size, so both sides use equal sizes).
+    The generated images are drawn from one caption of each image of that second set, so they ask for the
+    same mixture of colour pairs as the floor's renders show.
+    """
+    other = flowers.generate(len(test), data_seed + FRECHET_SEED_OFFSET, held_out=True)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    captions = [caps[rng.integers(len(caps))] for caps in other.captions]
+    generated = generate_for_captions(generate, vocab, captions, z_dim, seed + 1)
+    ref = judge_features(judge, test.images)
+    fd = frechet_distance(judge_features(judge, generated), ref)
+    floor = frechet_distance(judge_features(judge, other.images), ref)
+    return {"frechet_judge_generated": fd, "frechet_judge_real_floor": floor, "frechet_judge_ratio": fd / floor, "frechet_images": int(len(test))}
 
 
 def retrieval(text_encoder: keras.Model, image_encoder: keras.Model, vocab: Vocabulary, test: FlowerSet, to_unit: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:

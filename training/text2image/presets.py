@@ -28,6 +28,9 @@ class Preset:
     text_projection: bool  # discriminator: projection term on the logit (model.ModelConfig)
     text_pool: str  # text vector: "last" LSTM state (the book) or "mean" over the words (model.ModelConfig)
     text_slots: int  # generator: 0 = one tiled text code; K = K codes mixed per position (model.SlotMix)
+    mode_seeking_weight: float  # generator: MSGAN's diversity term over pairs of z per caption (0 = off; model.mode_seeking_loss)
+    colour_weight: float  # D's colour heads (TAC-GAN's auxiliary classifier) and G's term on them (0 = off; model.colour_loss)
+    lr_d: float  # discriminator learning rate (two time-scale: lr is the generator's and the encoders')
     ema_decay: float  # exported generator = running average of the trained one's weights (0 = off; loop.Trainer)
     lr: float
     beta1: float
@@ -70,14 +73,16 @@ PRESETS: dict[str, Preset] = {
     # tiny's generator is 16 wide and its discriminator 8: at 8/8 the held-out centre colours stayed at chance
     # (0.22); at 16/8 they were 0.29-0.48 over three runs, with petal colours unchanged (docs/text2image.md,
     # "Fifth round"). 16/16 let D win and lowered the petal figure.
+    # tiny's mode-seeking term and colour heads (weights 1) ended the collapse (diversity ratio 0.13 -> 1.13) and
+    # took held-out centre colours from 0.185 to 0.447 (docs/text2image.md, "Seventh round").
     "tiny": Preset(
         name="tiny", n_train=2100, n_val=210, n_test=350, seed=12,
         embed_dim=64, text_dim=128, code_dim=64, z_dim=16, gf_dim=16, df_dim=8, batch=32,
-        encoder_steps=300, gan_steps=1200, match_weight=3.0, text_every_scale=True, text_projection=True, text_pool="mean", text_slots=2, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=6, judge_images=2800, eval_captions=700, log_every=50,
+        encoder_steps=300, gan_steps=1200, match_weight=3.0, text_every_scale=True, text_projection=True, text_pool="mean", text_slots=2, mode_seeking_weight=1.0, colour_weight=1.0, lr_d=2e-4, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=8, judge_images=2800, eval_captions=700, log_every=50,
     ),
     "book": Preset(
         name="book", n_train=8000, n_val=800, n_test=1400, seed=12,
         embed_dim=256, text_dim=128, code_dim=128, z_dim=512, gf_dim=128, df_dim=64, batch=64,
-        encoder_steps=6000, gan_steps=60000, match_weight=0.0, text_every_scale=True, text_projection=True, text_pool="last", text_slots=0, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
+        encoder_steps=6000, gan_steps=60000, match_weight=0.0, text_every_scale=True, text_projection=True, text_pool="last", text_slots=0, mode_seeking_weight=0.0, colour_weight=0.0, lr_d=2e-4, ema_decay=0.999, lr=2e-4, beta1=0.5, judge_epochs=10, judge_images=5600, eval_captions=3500, log_every=200,
     ),
 }

@@ -55,9 +55,10 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim,
         z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
         text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
+        colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else (),
     )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
-    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay)
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d)
     batches = Batches(split.train, vocab, p.batch, p.seed)
     enc_loss = trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
     gan_losses = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
@@ -86,6 +87,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         **ev.judge_metrics(judge, split.val, "judge_real_val"),
         **ev.judge_metrics(judge, split.test, "judge_real_test"),
         **ev.diversity(generate, vocab, split.test, cfg.z_dim, p.seed + 5),
+        **ev.frechet(judge, generate, vocab, split.test, cfg.z_dim, p.seed, p.seed + 6),
         **ev.retrieval(trainer.text_encoder, trainer.image_encoder, vocab, split.test, to_unit),
         "final_losses": {"encoder_hinge": enc_loss, **gan_losses},
         "train_seconds": round(train_seconds, 1),
