@@ -208,14 +208,14 @@ class _Queue:
             parts = split(outputs, [i.rows for i in batch])
         except MEMBER_ERRORS as e:
             if len(batch) == 1:
-                _fail(batch[0], e)
+                _fail(batch[0], _untraced(e))
                 return
             self.batcher.metrics.batch_splits.labels(model).inc()
             await asyncio.gather(*(self._predict([item]) for item in batch))
             return
         except E.GatewayError as e:
             for item in batch:
-                _fail(item, e)
+                _fail(item, _untraced(e))
             return
         except BaseException as e:  # cancellation or a bug: never leave a caller waiting forever
             for item in batch:
@@ -224,6 +224,16 @@ class _Queue:
         for item, part in zip(batch, parts):
             if not item.future.done():
                 item.future.set_result(part)
+
+
+def _untraced(error: E.GatewayError) -> E.GatewayError:
+    """A fresh copy of a batch's error for one member, without the traceback of the batch's frame.
+
+    Why: an exception raised here carries this frame (and so the batch, its items and their futures) in its
+    traceback; set on those futures it closes a reference cycle, and once a caller re-raises it, the cycle
+    also holds the caller's frames with the version's assets. Cycles wait for a full garbage-collection
+    pass, so at a swap the retired version's assets stayed alive for minutes."""
+    return type(error)(error.message, retry_after=error.retry_after)
 
 
 def _fail(item: _Item, error: BaseException) -> None:
@@ -266,9 +276,12 @@ class MicroBatcher:
         queue.submit(item)
         try:
             outputs = await item.future  # cancelling the caller cancels the future: flush then skips it
+            return BatchedResult(outputs, (item.sent - item.enqueued) * 1e3, item.batch_rows)
+        except BaseException:
+            del item  # the error's traceback holds this frame; the item's future holds the error (`_untraced`)
+            raise
         finally:
             expiry.cancel()
-        return BatchedResult(outputs, (item.sent - item.enqueued) * 1e3, item.batch_rows)
 
     def _forget_if_idle(self, key: tuple[Any, ...], queue: _Queue) -> None:
         """Drop idle queues so versions that were swapped out leave nothing behind."""
