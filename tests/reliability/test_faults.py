@@ -22,7 +22,7 @@ from tests.gateway.gateway_process import GatewayProcess
 from tests.gateway.version_family import MODEL, SPIN_OFFSET, publish_version
 from tests.modelserver.conftest import set_model_config
 from tests.modelserver.test_versions import copy_as_version, corrupt_warmup, truncate_saved_model
-from tests.reliability.conftest import BODY, Load
+from tests.reliability.load import BODY, Load
 from tests.reliability.figures import Tally, record
 from tests.utils.servers import wait_model_available, wait_until
 
