@@ -1,0 +1,132 @@
+"""docs/reliability.md from one command: runs the reliability tests (bad inputs, fault matrix, short soak,
+and the API fuzzing when present), collects the figures each case records (tests/reliability/figures.py) and
+each test's outcome and duration (JUnit XML), adds the long swap soak's report, and writes the table.
+
+    .venv/bin/python scripts/reliability_report.py                          # reruns the long soak too (minutes)
+    .venv/bin/python scripts/reliability_report.py --soak-report docs/benchmarks/2026-12-03-soak-swaps.json
+
+Nothing in the doc is typed by hand: every figure comes from this run (or the named soak report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PY = str(REPO_ROOT / ".venv" / "bin" / "python") if (REPO_ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+
+# pytest node ids of the bad-input cases of part 1 (the fault and soak cases are all of tests/reliability)
+BAD_INPUT_TESTS = [
+    "tests/unet/test_mri.py::test_truncated_nifti_is_refused_naming_header_and_data",
+    "tests/unet/test_mri.py::test_nifti_size_and_dtype_checked_from_the_header_before_decompressing",
+    "tests/unet/test_mri.py::test_truncated_npy_is_refused_naming_the_promised_shape",
+    "tests/unet/test_mri.py::test_npy_header_promising_terabytes_costs_nothing",
+    "tests/unet/test_mri.py::test_animated_png_slice_is_refused",
+    "tests/unet/test_mri.py::test_every_prefix_of_a_png_slice_is_refused_or_identical",
+    "tests/classifier/test_images.py::test_multi_frame_images_use_the_first_frame",
+    "tests/classifier/test_images.py::test_every_prefix_is_refused_as_truncated_or_decodes_identically",
+    "tests/unet/test_gateway.py::test_truncated_and_inconsistent_payloads_are_422_over_multipart_and_json",
+]
+
+
+def run_tests(figures: Path, junit: Path, extra: list[str]) -> int:
+    targets = ["tests/reliability", *BAD_INPUT_TESTS, *extra]
+    env = {**os.environ, "RELIABILITY_FIGURES": str(figures), "PYTHONPATH": str(REPO_ROOT)}
+    cmd = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *targets]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env).returncode
+
+
+def outcomes(junit: Path) -> list[dict]:
+    rows = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        status = "passed"
+        for tag in ("failure", "error", "skipped"):
+            el = case.find(tag)
+            if el is not None:
+                status = tag if tag != "skipped" else f"skipped: {(el.get('message') or '')[:120]}"
+        rows.append({"test": f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}", "status": status,
+                     "seconds": round(float(case.get("time", 0)), 1)})
+    return rows
+
+
+def fmt(v) -> str:
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {fmt(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def render(figs: list[dict], tests: list[dict], soak: dict | None, soak_path: str | None, command: str) -> str:
+    out = [
+        "# Reliability in figures",
+        "",
+        f"Generated {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} by `{command}` "
+        "(do not edit by hand: rerun it). Real processes throughout: a modelserver and a gateway on free ports, "
+        "the test family `versioned` (graph and asset both carry the version tag, so a mixed answer is caught).",
+        "",
+        "## Fault cases",
+        "",
+        "| case | sent | failed | max latency ms | other figures |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for f in figs:
+        other = {k: v for k, v in f.items() if k not in ("case", "sent", "failed", "max_latency_ms")}
+        out.append(f"| {f['case']} | {f.get('sent', '')} | {f.get('failed', '')} | {f.get('max_latency_ms', '')} | {fmt(other)} |")
+    out += ["", "`failed` counts answers outside the case's expected ones (expected: 200; a 504 at a deadline that "
+            "passed; a 503 + Retry-After while the backend is dead; connection refused after SIGTERM).", ""]
+    if soak is not None:
+        out += [
+            f"## Swap soak ({soak['swaps']} publishes + swaps under load)", "",
+            f"Report: `{soak_path}` (made by `{soak.get('command', 'scripts/soak_swaps.py')}`).", "",
+            f"- requests sent {soak['sent']}, failed {soak['failed']}, max latency {soak['max_latency_ms']} ms",
+            f"- RSS growth from swap 2 to {soak['swaps']}: modelserver {soak['modelserver_rss_growth_pct_swap2_to_n']} %, "
+            f"gateway {soak['gateway_rss_growth_pct_swap2_to_n']} %",
+            f"- RSS before (swap 1) / after (swap {soak['swaps']}): modelserver "
+            f"{soak['rows'][0]['modelserver_rss_kib'] / 1024:.1f} / {soak['rows'][-1]['modelserver_rss_kib'] / 1024:.1f} MiB, gateway "
+            f"{soak['rows'][0]['gateway_rss_kib'] / 1024:.1f} / {soak['rows'][-1]['gateway_rss_kib'] / 1024:.1f} MiB",
+            "",
+        ]
+    out += ["## Every test of the run", "", "| test | result | s |", "|---|---|---:|"]
+    for t in tests:
+        out.append(f"| `{t['test']}` | {t['status']} | {t['seconds']} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--soak-report", help="use this soak_swaps.py JSON instead of running the long soak")
+    ap.add_argument("--soak-swaps", type=int, default=20)
+    ap.add_argument("--out", default=str(REPO_ROOT / "docs" / "reliability.md"))
+    ap.add_argument("--extra-tests", nargs="*", default=[], help="more pytest targets (e.g. the fuzzing module)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="reliability-") as tmp:
+        figures, junit = Path(tmp) / "figures.jsonl", Path(tmp) / "junit.xml"
+        rc = run_tests(figures, junit, args.extra_tests)
+        figs = [json.loads(line) for line in figures.read_text().splitlines()] if figures.exists() else []
+        tests = outcomes(junit) if junit.exists() else []
+        soak_path = args.soak_report
+        if soak_path is None:
+            soak_path = str(Path(tmp) / "soak")
+            subprocess.run([PY, str(REPO_ROOT / "scripts" / "soak_swaps.py"), "--swaps", str(args.soak_swaps), "--out", soak_path], check=False)
+            soak_path += ".json"
+        soak = json.loads(Path(soak_path).read_text()) if Path(soak_path).exists() else None
+        if soak_path.startswith(tmp):
+            soak_path = "(this run)"
+    command = "python scripts/reliability_report.py " + " ".join(sys.argv[1:])
+    Path(args.out).write_text(render(figs, tests, soak, soak_path, command.strip()))
+    print(f"wrote {args.out}: {len(figs)} cases with figures, {len(tests)} tests, pytest exit {rc}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
