@@ -219,13 +219,14 @@ def direct_requests(model: str, version: int, inputs: Sequence[dict[str, Any]], 
     if mc is None:
         raise typer.BadParameter(f"model {model!r} is not in {servables / repo.CONFIG_NAME}")
     version_dir = repo.resolve_base_path(mc.base_path, servables) / str(version)
-    assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
-    client = Backend(Settings(backend=backend, servables=servables))
+    settings = Settings(backend=backend, servables=servables)
+    assets = family.load_assets(version_dir, mf.read_manifest(version_dir), settings)
+    client = Backend(settings)
     out = []
     for i, one in enumerate(inputs):
         try:
             parsed = family.Inputs.model_validate(one)
-            arrays = family.preprocess(parsed, assets)
+            arrays = family.preprocess(parsed, assets).arrays
         except (ValidationError, GatewayError) as e:
             raise typer.BadParameter(f"inputs #{i + 1} is not valid for {model!r}: {e}") from None
         req = client.build_request(model, version, arrays, family.output_filter(parsed), family.signature_name(parsed))

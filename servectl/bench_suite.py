@@ -118,12 +118,13 @@ def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, A
     """(model call on preprocessed tensors, whole in-process path) for one model version, in a Session with
     the same thread settings as the benchmarked modelserver (so (a) and (b) run the same graph the same way).
     Successive calls, from any thread, take `inputs` in turn, as the served paths' workers do."""
+    from gateway.core.config import Settings
     from gateway.families import family_for
     from modelserver.loader import SavedModelLoader, SessionThreads
 
     family = family_for(model)
     assert family is not None
-    assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
+    assets = family.load_assets(version_dir, mf.read_manifest(version_dir), Settings())
     loader = SavedModelLoader(model, int(version_dir.name), version_dir, threads=SessionThreads(*threads))
     loader.load()
     servable = loader.servable
@@ -132,7 +133,7 @@ def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, A
     sig = servable.signatures[family.signature_name(parsed[0])]
     wanted = family.output_filter(parsed[0]) or list(sig.outputs)
     feeds_for = lambda arr: [(sig.inputs[k].name, v) for k, v in arr.items()]  # noqa: E731
-    feeds = [feeds_for(family.preprocess(p, assets)) for p in parsed]
+    feeds = [feeds_for(family.preprocess(p, assets).arrays) for p in parsed]
     fetches = [sig.outputs[k].name for k in wanted]
     turn = itertools.count()  # next() on a count is atomic under the GIL: threads share it safely
 
@@ -141,8 +142,9 @@ def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, A
 
     def end_to_end() -> object:
         p = family.Inputs.model_validate(inputs[next(turn) % len(inputs)])
-        out = servable.run(feeds_for(family.preprocess(p, assets)), fetches)
-        return family.postprocess(dict(zip(wanted, out)), assets, p)
+        prepared = family.preprocess(p, assets)
+        out = servable.run(feeds_for(prepared.arrays), fetches)
+        return family.postprocess(dict(zip(wanted, out)), assets, p, prepared.context)
 
     return model_only, end_to_end
 
