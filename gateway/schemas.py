@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from common.repository import LABEL_PATTERN, MODEL_NAME_PATTERN
+
 # ---------------------------------------------------------------- /predict
 PREDICT_ACCEPTED = '{"model": str, "version"?: int, "version_label"?: str, "inputs": {...}}'
 
@@ -16,9 +18,9 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1, max_length=128, description="servable name, e.g. `antispam`")
+    model: str = Field(min_length=1, max_length=128, pattern=MODEL_NAME_PATTERN, description="servable name, e.g. `antispam`")
     version: StrictInt | None = Field(None, ge=0, description="pin a version (default: `stable` label, else latest)")
-    version_label: str | None = Field(None, min_length=1, max_length=64, description="pin a label, e.g. `canary`")
+    version_label: str | None = Field(None, min_length=1, max_length=64, pattern=LABEL_PATTERN, description="pin a label, e.g. `canary`")
     inputs: dict[str, Any] = Field(description="the family's inputs (see the examples)")
 
     @model_validator(mode="after")

@@ -26,6 +26,9 @@ def _limits() -> tuple[int, int]:
     return s.max_header_bytes, s.max_headers
 
 
+LINGER_S = 2.0
+
+
 class _HeadTooLarge(Exception):
     pass
 
@@ -36,6 +39,8 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
+        if self._too_large:
+            return  # refused: the rest of the head is read and dropped until the lingering close
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -85,4 +90,11 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         head = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
                 b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n")
         self.transport.write(head + body)
-        self.transport.close()
+        # Lingering close: closing now with the client's bytes still unread makes the kernel send a reset,
+        # which can destroy the 431 before the client reads it. Half-close instead, drop what still
+        # arrives, and close for good shortly after.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_S, self.transport.close)
+        else:
+            self.transport.close()
