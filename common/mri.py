@@ -348,6 +348,9 @@ def _read_nifti(name: str, data: bytes, limits: Limits | None = None):
         raise MRIError(f"{name}: unsupported NIfTI data type {dtype}; accepted: {', '.join(ACCEPTED_DTYPES)}")
     if limits is not None:
         _check_volume(name, shape, limits)
+    fix_offset = offset < hdr.single_vox_offset  # vox_offset 0 (invalid in a .nii): nibabel would read the header as voxels
+    if fix_offset:
+        offset = hdr.single_vox_offset  # the data starts after the header + extension flag, as nibabel's own check fixes it
     expected = offset + int(np.prod(shape)) * dtype.itemsize
     if gz:
         raw, _ended = _gunzip_prefix(name, data, expected)
@@ -361,6 +364,9 @@ def _read_nifti(name: str, data: bytes, limits: Limits | None = None):
             "bytes of voxel data; send the complete file"
         )
     image_cls = nib.Nifti2Image if isinstance(hdr, nib.Nifti2Header) else nib.Nifti1Image
+    if fix_offset:
+        hdr["vox_offset"] = offset
+        raw = hdr.binaryblock + raw[len(hdr.binaryblock):]
     try:
         return image_cls.from_bytes(raw)
     except Exception as e:  # noqa: BLE001

@@ -302,3 +302,30 @@ def test_every_prefix_of_a_png_slice_is_refused_or_identical():
             assert e.kind in ("invalid", "unsupported"), e
             continue
         np.testing.assert_array_equal(got, ref)
+
+
+def test_the_reported_brats_sized_truncation():
+    """Issue 25's report: a .nii whose header promises 240x240x155 int16 but whose data stops early."""
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((240, 240, 155))
+    hdr.set_data_dtype(np.int16)
+    raw = hdr.binaryblock + b"\0" * 4 + np.ones(240 * 240 * 10, np.int16).tobytes()  # 10 of 155 slices
+    for data in (raw, gzip.compress(raw)):
+        e = err({m: data for m in mri.MODALITIES}, "invalid", "flair: truncated NIfTI")
+        assert "240x240x155 int16" in str(e) and f"({240 * 240 * 155 * 2} bytes from offset 352)" in str(e)
+        assert f"holds only {240 * 240 * 10 * 2} bytes" in str(e)
+
+
+def test_vox_offset_zero_reads_the_voxels_not_the_header():
+    """vox_offset 0 is invalid in a single-file NIfTI; nibabel alone would read the header bytes as voxels."""
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((24, 20, 6))
+    hdr.set_data_dtype(np.int16)
+    assert hdr.get_data_offset() == 0
+    vol = np.random.default_rng(5).integers(1, 1000, (24, 20, 6)).astype(np.int16)
+    raw = hdr.binaryblock + b"\0" * 4 + vol.tobytes(order="F")
+    files = {**nifti_files(), "t1": raw}
+    for m in ("flair", "t1c", "t2"):
+        files[m] = raw
+    scan = mri.load(files)
+    np.testing.assert_array_equal(scan.data[..., 1], np.moveaxis(vol, 2, 0).astype(np.float32))
