@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 import typer
 
+from common.repository import default_repository
 from servectl.app import app
 
 
@@ -319,7 +320,7 @@ def bench(
     model: list[str] = typer.Option(..., "--model", "-m", help="model to load (repeatable)"),
     gateway: str = typer.Option("http://127.0.0.1:8000", help="gateway base URL"),
     backend: Optional[str] = typer.Option(None, help="backend gRPC host:port for the direct comparison (omit to skip it)"),
-    servables: Path = typer.Option(Path("servables"), help="model repository (the direct path preprocesses with the served version's assets)"),
+    servables: Optional[Path] = typer.Option(None, help="model repository (the direct path preprocesses with the served version's assets) (default: $SERVABLES_DIR, else the checkout's servables/)"),
     concurrency: str = typer.Option("1,8,32", help="comma-separated concurrency levels"),
     duration: float = typer.Option(10.0, help="measured seconds per level and path"),
     warmup: float = typer.Option(2.0, help="unmeasured seconds before each measurement"),
@@ -341,7 +342,7 @@ def bench(
     parsed_inputs = [json.loads(inputs)] if inputs else read_inputs_file(inputs_file) if inputs_file else None
     report: dict[str, Any] = {}
     for m in model:
-        results = run_client(bench_model(m, gateway.rstrip("/"), backend, servables.resolve(), parsed_inputs, levels, duration, warmup, api_key, gateway_pid))
+        results = run_client(bench_model(m, gateway.rstrip("/"), backend, (servables or default_repository()).resolve(), parsed_inputs, levels, duration, warmup, api_key, gateway_pid))
         _print(m, results)
         report[m] = [
             {

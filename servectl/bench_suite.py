@@ -237,7 +237,7 @@ def markdown(rows: list[Row], summary: dict[str, Any], meta: dict[str, Any]) -> 
 
 @app.command("bench-suite")
 def bench_suite(
-    servables: Path = typer.Option(Path("servables"), help="model repository (models.config + versions)"),
+    servables: Optional[Path] = typer.Option(None, help="model repository (models.config + versions) (default: $SERVABLES_DIR, else the checkout's servables/)"),
     model: list[str] = typer.Option([], "--model", "-m", help="models to measure (default: every configured model with a version and a family)"),
     backend: Optional[str] = typer.Option(None, help="use this gRPC backend (TF Serving) instead of starting modelserver; CPU of the backend is then not counted"),
     concurrency: str = typer.Option("1,8,32", help="comma-separated concurrency levels"),
@@ -255,7 +255,7 @@ def bench_suite(
     """Benchmark every served model in-process, over direct gRPC and through the gateway (batching off/on)."""
     from gateway.families import family_for
 
-    servables = servables.resolve()
+    servables = (servables or repo_mod.default_repository()).resolve()
     out.mkdir(parents=True, exist_ok=True)
     levels = [int(c) for c in concurrency.split(",") if c.strip()]
     config = repo_mod.read_config(servables / repo_mod.CONFIG_NAME)
@@ -290,7 +290,7 @@ def bench_suite(
         backend_pids: list[int] = []
         if backend is None:
             port = int(address.rsplit(":", 1)[1])
-            ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port), "--monitoring_port", str(_free_port()),
+            ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port),
                                              "--model_config_file", str(servables / repo_mod.CONFIG_NAME), *tf_thread_flags(intra_op_threads, inter_op_threads)],
                              env={"TF_CPP_MIN_LOG_LEVEL": "2"}, log=out / "modelserver.log")
             backend_pids.append(ms.pid)

@@ -38,7 +38,7 @@ async def delete_label(name: Name, label: Label, request: Request, _auth: AdminD
     return await _admin(request).delete_label(name, label)
 
 
-@router.put("/models/{name}/canary", response_model=CanaryShareOut, summary="Share of unpinned requests sent to the `canary` label")
+@router.put("/models/{name}/canary", response_model=CanaryShareOut, summary="Share (a fraction 0..1) of unpinned requests sent to the `canary` label")
 async def set_canary(name: Name, body: CanaryShare, request: Request, _auth: AdminDep) -> dict[str, Any]:
     return await _admin(request).set_canary_share(name, body.share)
 
