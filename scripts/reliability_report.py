@@ -164,7 +164,8 @@ def main() -> int:
     command = "python scripts/reliability_report.py " + " ".join(sys.argv[1:])
     if args.render_only:
         ran = dt.datetime.fromtimestamp(kept_junit.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
-        command += f"` from the test run of {ran} (`docs/benchmarks/reliability-junit.xml`, `reliability-figures.jsonl`"
+        command += (f"` from the test run of {ran} (kept in `docs/benchmarks/reliability-junit.xml` and "
+                    "`reliability-figures.jsonl`); a full run: the same without `--render-only")
     Path(args.out).write_text(render(figs, tests, soak, soak_path, command.strip()))
     print(f"wrote {args.out}: {len(figs)} cases with figures, {len(tests)} tests, pytest exit {rc}")
     return rc
