@@ -78,7 +78,7 @@ NOTES = """## How each case is made
 | multi-frame images | decision: classifier/SRGAN take the first frame (documented in docs/classifier.md); a U-Net slice that is an animated PNG is refused (a volume packed as frames) | first frame used / 422 |
 | backend frozen | `SIGSTOP` to the modelserver, 6 concurrent requests with `X-Request-Timeout-Ms: 1500`, then `SIGCONT` | every request a JSON 504 at its deadline; `/readyz` 503 while frozen; 200 again after `SIGCONT` |
 | backend killed and restarted | `SIGKILL`, then a new modelserver on the same port | 503 + Retry-After (never 500/502), `/readyz` 503 then 200, the same gateway process |
-| slower than the deadline | a graph input that spins ~1-2 s, deadline 500 ms, under steady load | 504 naming the deadline; concurrent requests still answered |
+| slower than the deadline | a graph input that spins ~1-2 s, deadline 500 ms, under steady load | 504 naming the deadline; concurrent requests still answered; the modelserver cancels the expired run (its Predict ends `DEADLINE_EXCEEDED`: the gRPC deadline is the Session run's timeout, as in TF Serving) |
 | version fails to load / warm-up | a copy of the served version renamed to the next number with a truncated `saved_model.pb` / a warm-up record for a wrong input | the previous version answers every request; `/models` shows the version END with the backend's error |
 | corrupt / missing `assets.extra/` | a copy with `tag.txt` corrupted / `assets.extra/` removed, policy `latest 2` so the backend serves both | the gateway refuses it, the previous version answers every request, the reason is in `/models` |
 | disk full during publish | a 4 MiB tmpfs in a private mount namespace (`unshare --mount`), filled page by page with real writes until `ENOSPC` (no RLIMIT_FSIZE, no mock): every step of `training.export.publish` hits it in some round, for a new version and for a model's first version | an `ExportError` saying the disk is full, no integer-named half version, no `.tmp-export-*`, `.published` a number, the lock free, and a later publish works |
@@ -88,9 +88,14 @@ NOTES = """## How each case is made
 | head limits, multipart limits, names, auth | `tests/reliability/test_security.py` against a gateway process | 431 (JSON, connection closed) past 32 KiB or 100 header lines; 400 past 32 files / 32 fields / a 1 MiB field; 422 for a model name or label outside `[A-Za-z0-9][A-Za-z0-9_.-]*` (JSON, multipart, admin and `/models` paths); refusals counted in `gateway_auth_failures` |
 | API fuzzing | `tests/reliability/test_fuzz.py`: schemathesis strategies (positive and negative) for every operation of the live gateway's `/openapi.json`, `POST /predict` as JSON and multipart, half of the predict cases aimed at the served model so its family sees generated data | no 5xx except a 504 when the generated `X-Request-Timeout-Ms` set the deadline; responses and content types as documented |
 
-Known limits (measured, not fixed here): the modelserver does not cancel a graph run whose deadline has
-passed, so a request slower than its deadline keeps a CPU busy and delays requests behind it (the
-concurrent max latency in "slower than the deadline"); `/readyz` is 503 while `models.config` does not parse,
+Found and fixed on the way: a truncated .nii/.nii.gz was a 500 (nibabel's OSError); a .nii with
+`vox_offset` 0 was read with its header bytes as voxels; a publish on a full disk could report failure yet
+leave a numbered version with an empty `.published` and no models.config entry; an unparsable models.config
+was logged by the gateway at every refresh; httptools accepted any request head (2 MB headers, 20,000 lines);
+the modelserver ran a Predict to its end after the client's deadline (a fuzzed `x = -3e16` kept it busy for
+minutes and starved the next test).
+
+Known limits (not fixed here): `/readyz` is 503 while `models.config` does not parse,
 although the previous config keeps serving (a typo takes every replica out of a load balancer that follows
 readiness). The fuzzing reaches the test family only: the real families are fuzzed through their schemas
 (per-model JSON bodies) but not served in this stack, so they answer 404 there.
