@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -150,6 +151,14 @@ def _decode_png(name: str, data: bytes, limits: Limits) -> np.ndarray:
                 raise MRIError(
                     f"{name}: PNG {im.width}x{im.height} exceeds {limits.max_input_side} pixels per side", "too_large"
                 )
+            frames = int(getattr(im, "n_frames", 1))
+            if frames > 1:
+                # Not the first frame silently: a multi-frame PNG is most likely a volume packed as frames, and
+                # segmenting its first slice only would answer a question nobody asked.
+                raise MRIError(
+                    f"{name}: animated PNG with {frames} frames; an MRI slice must be one still 2-D image "
+                    "(send a volume as NIfTI .nii / .nii.gz)"
+                )
             if im.mode in ("I;16", "I;16B", "I;16L", "I", "F", "L"):
                 arr = np.array(im)
             elif im.mode in ("LA", "P", "1"):
@@ -170,13 +179,47 @@ def _decode_png(name: str, data: bytes, limits: Limits) -> np.ndarray:
     return arr
 
 
-def _decode_npy(name: str, data: bytes) -> np.ndarray:
+def _npy_layout(name: str, data: bytes) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the .npy header, checked against the bytes that follow it, before any allocation.
+
+    Why before np.load: np.load trusts the header (a 60-byte file can promise terabytes, and a truncated one
+    only fails deep inside NumPy with an EOF message that does not say what was expected).
+    """
+    fmt = np.lib.format
+    f = io.BytesIO(data)
+    try:
+        version = fmt.read_magic(f)
+        readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+        if version not in readers:
+            raise MRIError(f"{name}: .npy format version {version[0]}.{version[1]} is not accepted; send version 1.0 or 2.0 (numpy.save)")
+        shape, _fortran, dtype = readers[version](f)
+    except MRIError:
+        raise
+    except Exception as e:  # noqa: BLE001 - NumPy raises ValueError/SyntaxError/... for a bad header
+        raise MRIError(f"{name}: not a readable .npy file: bad header ({e})") from e
+    if dtype.hasobject:
+        raise MRIError(f"{name}: object arrays are not accepted; send a numeric .npy")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    expected, available = count * dtype.itemsize, len(data) - f.tell()
+    if available < expected:
+        raise MRIError(
+            f"{name}: truncated .npy: the header promises shape {list(shape)} {dtype} ({expected} bytes of data) "
+            f"but only {available} bytes follow it; send the complete file"
+        )
+    return tuple(int(n) for n in shape), dtype
+
+
+def _decode_npy(name: str, data: bytes, max_side: int | None = None) -> np.ndarray:
+    """A numeric .npy; with `max_side`, every axis but a last one of at most 4 is bounded before loading."""
+    shape, _ = _npy_layout(name, data)
+    if max_side is not None:
+        plane = shape[:-1] if len(shape) == 3 and shape[-1] <= 4 else shape
+        if any(n > max_side for n in plane):
+            raise MRIError(f"{name}: .npy shape {list(shape)} is outside 1..{max_side} pixels per side", "too_large")
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise MRIError(f"{name}: object arrays are not accepted; send a numeric .npy") from e
-        raise MRIError(f"{name}: not a readable .npy file ({e})") from e
     except Exception as e:  # noqa: BLE001
         raise MRIError(f"{name}: not a readable .npy file ({e})") from e
 
@@ -186,7 +229,7 @@ def _decode_slice(name: str, data: bytes, limits: Limits) -> np.ndarray:
     if kind == "png":
         arr = _decode_png(name, data, limits)
     elif kind == "npy":
-        arr = _decode_npy(name, data)
+        arr = _decode_npy(name, data, limits.max_input_side)
     else:
         raise MRIError(f"{name}: unrecognised file type; accepted: {ACCEPTED_FORMATS}", "unsupported")
     if arr.ndim == 3 and arr.shape[-1] == 1:
@@ -212,7 +255,7 @@ def load_npy4(data: bytes, limits: Limits = Limits(), spacing: Sequence[float] |
     """One NPY of shape [H, W, 4], channels in the order FLAIR, T1, T1c, T2."""
     if sniff(data) != "npy":
         raise MRIError("image: expected a .npy file of shape [H, W, 4] (FLAIR, T1, T1c, T2)", "unsupported")
-    arr = _decode_npy("image", data)
+    arr = _decode_npy("image", data, limits.max_input_side)
     if arr.ndim != 3 or arr.shape[-1] != 4:
         raise MRIError(
             f"image: shape {list(arr.shape)}; a 4-channel NPY must be [H, W, 4] with channels FLAIR, T1, T1c, T2 "
@@ -232,59 +275,123 @@ def _spacing2(spacing: Sequence[float] | None) -> tuple[float, ...] | None:
     return sp[:2]
 
 
-def _read_nifti(name: str, data: bytes):
+NIFTI_HEADER_BYTES = 540  # the larger of the NIfTI-1 (348) and NIfTI-2 (540) headers
+
+
+def _gunzip_prefix(name: str, data: bytes, size: int) -> tuple[bytes, bool]:
+    """At most `size` decompressed bytes of a gzip stream, and whether the stream ended before that.
+
+    Why not gzip.decompress: a few MB of .nii.gz can expand to gigabytes; only what the header promises is
+    ever decompressed. Concatenated gzip members (valid gzip) are followed.
+    """
+    out = bytearray()
+    rest = data
+    try:
+        while len(out) < size and rest:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += d.decompress(rest, size - len(out))
+            while len(out) < size and d.unconsumed_tail:
+                out += d.decompress(d.unconsumed_tail, size - len(out))
+            if not d.eof:
+                return bytes(out), len(out) < size  # input exhausted mid-stream (or `size` reached)
+            rest = d.unused_data
+    except zlib.error as e:
+        raise MRIError(f"{name}: corrupt gzip stream ({e})") from e
+    return bytes(out), len(out) < size
+
+
+def _nifti_header(name: str, head: bytes):
+    """The NIfTI-1/2 header parsed from the first bytes (no voxel data read)."""
     import nibabel as nib
 
-    if data.startswith(GZIP_MAGIC):
-        try:
-            data = gzip.decompress(data)
-        except Exception as e:  # noqa: BLE001
-            raise MRIError(f"{name}: corrupt gzip stream ({e})") from e
-    if sniff(data) != "nifti":
+    if sniff(head) != "nifti":
         raise MRIError(f"{name}: not a NIfTI-1/2 file; accepted: {ACCEPTED_FORMATS}", "unsupported")
-    last: Exception | None = None
-    for cls in (nib.Nifti1Image, nib.Nifti2Image):
-        try:
-            return cls.from_bytes(data)
-        except Exception as e:  # noqa: BLE001
-            last = e
-    raise MRIError(f"{name}: unreadable NIfTI ({last})")
+    le, be = int.from_bytes(head[:4], "little"), int.from_bytes(head[:4], "big")
+    cls = nib.Nifti2Header if 540 in (le, be) else nib.Nifti1Header
+    try:
+        hdr = cls.from_fileobj(io.BytesIO(head[: cls.template_dtype.itemsize]))
+        shape = tuple(int(n) for n in hdr.get_data_shape())
+        dtype = hdr.get_data_dtype()
+        offset = int(hdr.get_data_offset())
+    except Exception as e:  # noqa: BLE001 - nibabel raises several types for a bad header
+        raise MRIError(f"{name}: unreadable NIfTI header ({e})") from e
+    return hdr, shape, dtype, offset
+
+
+def _check_volume(name: str, shape: tuple[int, ...], limits: Limits) -> tuple[int, ...]:
+    """The (X, Y, Z) of a NIfTI data shape (trailing singleton axes dropped), within the limits."""
+    vol = shape
+    while len(vol) > 3 and vol[-1] == 1:
+        vol = vol[:-1]
+    if len(vol) != 3:
+        raise MRIError(f"{name}: NIfTI shape {list(shape)}; a volume per modality must be 3-D (X, Y, Z)")
+    _check_plane(name, vol, limits)
+    if vol[2] > limits.max_slices or int(np.prod(vol)) > limits.max_voxels:
+        raise MRIError(
+            f"{name}: volume {list(vol)} is too large: at most {limits.max_slices} slices and {limits.max_voxels} voxels per modality",
+            "too_large",
+        )
+    return vol
+
+
+def _read_nifti(name: str, data: bytes, limits: Limits | None = None):
+    """A nibabel image whose header agrees with its data: shape, dtype and limits are checked from the header,
+    and the file must hold every voxel the header promises (a truncated .nii / .nii.gz is a 422 naming both)."""
+    import nibabel as nib
+
+    gz = data.startswith(GZIP_MAGIC)
+    head = _gunzip_prefix(name, data, NIFTI_HEADER_BYTES)[0] if gz else data[:NIFTI_HEADER_BYTES]
+    if gz and len(head) < 348:
+        raise MRIError(f"{name}: truncated .nii.gz: it decompresses to {len(head)} bytes, less than a NIfTI header (348); send the complete file")
+    hdr, shape, dtype, offset = _nifti_header(name, head)
+    if dtype.kind not in "uif" or dtype.name not in ACCEPTED_DTYPES:
+        raise MRIError(f"{name}: unsupported NIfTI data type {dtype}; accepted: {', '.join(ACCEPTED_DTYPES)}")
+    if limits is not None:
+        _check_volume(name, shape, limits)
+    fix_offset = offset < hdr.single_vox_offset  # vox_offset 0 (invalid in a .nii): nibabel would read the header as voxels
+    if fix_offset:
+        offset = hdr.single_vox_offset  # the data starts after the header + extension flag, as nibabel's own check fixes it
+    expected = offset + int(np.prod(shape)) * dtype.itemsize
+    if gz:
+        raw, _ended = _gunzip_prefix(name, data, expected)
+    else:
+        raw = data[:expected]
+    if len(raw) < expected:
+        dims = "x".join(str(n) for n in shape)
+        raise MRIError(
+            f"{name}: truncated NIfTI{' (.nii.gz)' if gz else ''}: the header promises {dims} {dtype} voxels "
+            f"({expected - offset} bytes from offset {offset}) but the file holds only {max(0, len(raw) - offset)} "
+            "bytes of voxel data; send the complete file"
+        )
+    image_cls = nib.Nifti2Image if isinstance(hdr, nib.Nifti2Header) else nib.Nifti1Image
+    if fix_offset:
+        hdr["vox_offset"] = offset
+        raw = hdr.binaryblock + raw[len(hdr.binaryblock):]
+    try:
+        return image_cls.from_bytes(raw)
+    except Exception as e:  # noqa: BLE001
+        raise MRIError(f"{name}: unreadable NIfTI ({e})") from e
 
 
 def load_nifti(files: Mapping[str, bytes], limits: Limits = Limits()) -> Scan:
     """Four NIfTI volumes (.nii or .nii.gz), one per modality, same shape and affine."""
     _check_modalities(list(files))
-    images = {m: _read_nifti(m, files[m]) for m in MODALITIES}
-    shapes = {}
-    for m, img in images.items():
-        shape = tuple(int(s) for s in img.shape)
-        while len(shape) > 3 and shape[-1] == 1:
-            shape = shape[:-1]
-        if len(shape) != 3:
-            raise MRIError(f"{m}: NIfTI shape {list(img.shape)}; a volume per modality must be 3-D (X, Y, Z)")
-        shapes[m] = shape
+    images = {m: _read_nifti(m, files[m], limits) for m in MODALITIES}
+    shapes = {m: _check_volume(m, tuple(int(s) for s in img.shape), limits) for m, img in images.items()}
     if len(set(shapes.values())) != 1:
         raise MRIError("volumes differ in shape: " + ", ".join(f"{m} {list(s)}" for m, s in shapes.items()) + "; all four must match")
     shape = shapes[MODALITIES[0]]
-    _check_plane("volume", shape, limits)
-    if shape[2] > limits.max_slices or int(np.prod(shape)) > limits.max_voxels:
-        raise MRIError(
-            f"volume {list(shape)} is too large: at most {limits.max_slices} slices and {limits.max_voxels} voxels per modality",
-            "too_large",
-        )
     ref = images[MODALITIES[0]].affine
     for m in MODALITIES[1:]:
         if not np.allclose(images[m].affine, ref, atol=1e-3):
             raise MRIError(f"{m}: affine differs from flair's; the four volumes must be co-registered (same affine)")
     arrays = []
     for m in MODALITIES:
-        img = images[m]
-        dtype = img.get_data_dtype()
-        if dtype.kind not in "uif":
-            raise MRIError(f"{m}: unsupported NIfTI data type {dtype}; accepted: {', '.join(ACCEPTED_DTYPES)}")
-        arr = np.asanyarray(img.dataobj)
-        arr = arr.reshape(shape)
-        arrays.append(check_array(m, np.asarray(arr)))
+        try:
+            arr = np.asarray(np.asanyarray(images[m].dataobj)).reshape(shape)
+        except Exception as e:  # noqa: BLE001 - the header was checked against the size; anything left is corrupt data
+            raise MRIError(f"{m}: the NIfTI voxel data could not be read ({e})") from e
+        arrays.append(check_array(m, arr))
     data = np.stack(arrays, axis=-1)  # X, Y, Z, 4
     data = np.ascontiguousarray(np.moveaxis(data, 2, 0))  # Z, X, Y, 4
     first = images[MODALITIES[0]]

@@ -29,6 +29,12 @@ def default_repository() -> Path:
     return Path(os.environ.get("SERVABLES_DIR") or DEFAULT_REPOSITORY)
 
 
+# A model name becomes a directory name and a gRPC model_spec; a label goes into models.config and a gRPC
+# model_spec. Both are checked against these at the HTTP edge, before they reach a path or a call.
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
 def parse_config_text(text: str) -> msc.ModelServerConfig:
     return text_format.Parse(text, msc.ModelServerConfig())
 

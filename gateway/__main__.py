@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,  # the gateway writes its own JSON access line
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
-        http="httptools",  # uvicorn's C parser and uvloop, named rather than left to "auto"
+        # uvicorn's C parser (httptools) with limits on the request head (gateway.api.http_limits says why)
+        http="gateway.api.http_limits:HeaderLimitedHttpToolsProtocol",
         loop="uvloop",
     )
 

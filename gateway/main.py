@@ -132,6 +132,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _base64_bytes(node: Any) -> Any:
+    """In JSON a `bytes` field travels as a base64 string: say so (`contentEncoding`), not pydantic's
+    `format: binary`, which describes raw bytes (multipart parts) and which generators cannot put in JSON."""
+    if isinstance(node, dict):
+        if node.get("format") == "binary":
+            node = {k: v for k, v in node.items() if k != "format"} | {"contentEncoding": "base64"}
+        return {k: _base64_bytes(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_base64_bytes(v) for v in node]
+    return node
+
+
 def _openapi(app: FastAPI, families: dict[str, Any]) -> dict[str, Any]:
     """The generated schema plus, for POST /predict, one request example per model and each family's
     Inputs/Outputs schema (families register at runtime, so this is built on first request)."""
@@ -148,7 +160,7 @@ def _openapi(app: FastAPI, families: dict[str, Any]) -> dict[str, Any]:
             continue
         seen.add(id(family))
         for kind in ("Inputs", "Outputs"):
-            sub = getattr(family, kind).model_json_schema(ref_template="#/components/schemas/{model}")
+            sub = _base64_bytes(getattr(family, kind).model_json_schema(ref_template="#/components/schemas/{model}"))
             components.update(sub.pop("$defs", {}))
             name = f"{type(family).__name__}{kind}"
             components[name] = sub
@@ -158,21 +170,39 @@ def _openapi(app: FastAPI, families: dict[str, Any]) -> dict[str, Any]:
     components["PredictRequest"] = req_schema
     if one_of:
         req_schema["properties"]["inputs"] = {"oneOf": one_of, "description": "the family's inputs (see the examples)"}
+    # One JSON body schema per model (its name as a constant, its family's Inputs): the schema says exactly
+    # what each model takes, and generators (schemathesis) reach the families instead of the validator only.
+    per_model = []
+    for model, family in sorted(families.items()):
+        props = {k: v for k, v in req_schema["properties"].items() if k != "inputs"}
+        props["model"] = {"const": model, "type": "string"}
+        props["inputs"] = {"$ref": f"#/components/schemas/{type(family).__name__}Inputs"}
+        per_model.append({"type": "object", "title": f"PredictRequest[{model}]", "required": ["model", "inputs"],
+                          "properties": props, "additionalProperties": False})
+    json_schema = {"oneOf": per_model} if per_model else {"$ref": "#/components/schemas/PredictRequest"}
+    # multipart: named fields (no binary `additionalProperties`, which generators cannot build): every family's
+    # file fields as binary parts, its other inputs as text fields
+    fields: dict[str, Any] = {}
+    for family in {id(f): f for f in families.values()}.values():
+        for name in family.Inputs.model_fields:
+            binary = name in family.file_fields
+            fields.setdefault(name, {"type": "string", "format": "binary"} if binary else {"type": "string"})
     multipart = {
         "type": "object",
         "required": ["model"],
         "properties": {
-            "model": {"type": "string"},
-            "version": {"type": "integer"},
+            "model": {"type": "string", **({"enum": sorted(families)} if families else {})},
+            "version": {"type": "integer", "minimum": 0},
             "version_label": {"type": "string"},
+            **{k: fields[k] for k in sorted(fields) if k not in ("model", "version", "version_label")},
         },
-        "additionalProperties": {"type": "string", "format": "binary", "description": "the family's file fields and options"},
+        "description": "the family's file fields (binary parts) and options (text fields); see the JSON schema per model",
     }
     post = schema["paths"]["/predict"]["post"]
     post["requestBody"] = {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}, "examples": examples},
+            "application/json": {"schema": json_schema, "examples": examples},
             "multipart/form-data": {"schema": multipart},
         },
     }

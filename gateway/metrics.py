@@ -43,6 +43,8 @@ class Metrics:
         self.assets_loaded = Gauge("gateway_assets_loaded", "loaded asset sets per model version (1 while served or still used by a request)",
                                    ["model", "version"], registry=r, multiprocess_mode="livemax")
         self.inflight = Gauge("gateway_inflight_requests", "requests being handled", registry=r, multiprocess_mode="livesum")
+        self.auth_failures = Counter("gateway_auth_failures", "refused credentials by scope (admin, predict) and reason (missing, invalid)",
+                                     ["scope", "reason"], registry=r)
         self.backend_retries = Counter("gateway_backend_retries", "Predict attempts retried after UNAVAILABLE", registry=r)
 
     def render(self) -> bytes:

@@ -142,6 +142,7 @@ class Registry:
         self.admin = AdminState(Path(settings.servables))
         self._config: list[Any] = []  # ModelConfig protos
         self._config_key: tuple[int, int, int] | None = None
+        self._bad_config_key: tuple[int, int, int] | None = None  # a file already found unparsable (logged once)
         self.config_error: str = ""
         self.backend_error: str = ""
         self.last_refresh: float | None = None
@@ -227,12 +228,13 @@ class Registry:
             self.config_error = f"{path} does not exist"
             return
         key = (st.st_ino, st.st_mtime_ns, st.st_size)  # atomic replace = new inode
-        if key == self._config_key:
+        if key in (self._config_key, self._bad_config_key):
             return
         try:
             config = repo.read_config(path)
         except Exception as e:  # keep the last good config
-            self.config_error = f"{path} cannot be parsed: {e}"
+            self.config_error = f"{path} cannot be parsed (the previous config stays in use): {e}"
+            self._bad_config_key = key
             log.error(self.config_error)
             return
         self._config = list(config.model_config_list.config)

@@ -10,6 +10,8 @@ from pydantic_core import PydanticCustomError
 
 from common import labels
 
+from common.repository import LABEL_PATTERN, MODEL_NAME_PATTERN
+
 # ---------------------------------------------------------------- /predict
 PREDICT_ACCEPTED = '{"model": str, "version"?: int, "version_label"?: str, "inputs": {...}}'
 
@@ -19,9 +21,9 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1, max_length=128, description="servable name, e.g. `antispam`")
+    model: str = Field(min_length=1, max_length=128, pattern=MODEL_NAME_PATTERN, description="servable name, e.g. `antispam`")
     version: StrictInt | None = Field(None, ge=0, description="pin a version (default: `stable` label, else latest)")
-    version_label: str | None = Field(None, min_length=1, max_length=64, description="pin a label, e.g. `canary`")
+    version_label: str | None = Field(None, min_length=1, max_length=64, pattern=LABEL_PATTERN, description="pin a label, e.g. `canary`")
     inputs: dict[str, Any] = Field(description="the family's inputs (see the examples)")
 
     @model_validator(mode="after")

@@ -24,14 +24,28 @@ log = logging.getLogger(__name__)
 _UNCONFIGURED = "_unconfigured"  # metrics label for names that are not configured (bounded cardinality)
 
 
+# TF Serving turns the gRPC deadline into the run's timeout (DeadlineToTimeoutMillis), so a run whose client
+# has given up is cancelled instead of holding a CPU for its whole length and delaying everything queued
+# behind it. The loader builds one Session callable per timeout, so the remaining time is rounded *up* to
+# one of these steps: a run is cancelled at most one step after its deadline, and the callables stay few.
+DEADLINE_STEPS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000)
+
+
+def deadline_bucket_ms(remaining_s: float) -> int | None:
+    """The run timeout for `remaining_s` seconds of deadline (None: longer than any step, no timeout)."""
+    ms = max(1.0, remaining_s * 1000.0)
+    return next((step for step in DEADLINE_STEPS_MS if ms <= step), None)
+
+
 class _Call:
     """Bookkeeping of one RPC: which model/version it resolved to, for the metrics."""
 
-    __slots__ = ("model", "version")
+    __slots__ = ("model", "version", "timeout_ms")
 
     def __init__(self) -> None:
         self.model = ""
         self.version = ""
+        self.timeout_ms: int | None = None  # what is left of the client's deadline when the call starts
 
 
 class Servicers:
@@ -58,6 +72,9 @@ class Servicers:
     def _wrap(self, method: str, fn: Callable[[Any, _Call], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             call = _Call()
+            remaining = context.time_remaining()
+            if remaining is not None:
+                call.timeout_ms = deadline_bucket_ms(remaining)
             started = time.perf_counter()
             code, message = "OK", ""
             self.metrics.inflight.inc()
@@ -87,7 +104,7 @@ class Servicers:
         self._note_model(call, request.model_spec.name)
         with self.core.get_handle(request.model_spec) as handle:
             call.version = str(handle.version)
-            return run_predict(handle.servable, handle.version, request, as_content=self.tensor_content)
+            return run_predict(handle.servable, handle.version, request, as_content=self.tensor_content, timeout_ms=call.timeout_ms)
 
     def get_model_metadata(self, request, call: _Call):
         if not request.HasField("model_spec"):

@@ -13,6 +13,7 @@ once its owner is dead. Version numbers are never reused, even after a version i
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import shutil
@@ -184,15 +185,28 @@ def next_version(model_dir: Path) -> int:
     return max([highest, *existing.keys()]) + 1
 
 
+def _disk_full(e: BaseException) -> bool:
+    """ENOSPC/EDQUOT however it surfaces: OSError, shutil.Error (a list of them), TensorFlow's ResourceExhaustedError."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(e) or "Disk quota exceeded" in str(e)
+
+
 def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
-    """Write, check and atomically publish one version; returns its number and path."""
+    """Write, check and atomically publish one version; returns its number and path.
+
+    Under the lock, everything that can fail on a full disk (manifest, `.published`, models.config) is
+    written *before* the rename that makes the version visible, and the rename is the last step: a failure
+    at any point leaves no integer-named directory, and a version that appears is complete and configured.
+    `.published` is replaced atomically (a version number may be skipped, never reused or lost).
+    """
     repo = Path(repo or repo_mod.default_repository())
     contract = spec.signature or CONTRACTS[spec.model]
     model_dir = repo / spec.model
-    model_dir.mkdir(parents=True, exist_ok=True)
-    _remove_dead_temporaries(model_dir)
     tmp = model_dir / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        _remove_dead_temporaries(model_dir)
         spec.write_savedmodel(tmp)
         check_signature(tmp, contract)
         check_loads_like_tf_serving(tmp, contract, spec.warmup_inputs)
@@ -223,14 +237,19 @@ def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
             mf.manifest_path(tmp).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default))
             check_gateway_assets(tmp, spec.model)
             _fsync_tree(tmp)
+            repo_mod.atomic_write_text(model_dir / ".published", str(version))
+            repo_mod.ensure_model(repo / repo_mod.CONFIG_NAME, spec.model)  # no version yet: the model is "pending"
             final = model_dir / str(version)
             os.rename(tmp, final)
-            (model_dir / ".published").write_text(str(version))
             repo_mod.fsync_dir(model_dir)
-            repo_mod.ensure_model(repo / repo_mod.CONFIG_NAME, spec.model)
         return Published(spec.model, version, final)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if _disk_full(e):
+            raise ExportError(
+                f"{spec.model}: not published, the disk holding {repo} is full ({type(e).__name__}: {str(e)[:300]}); "
+                "nothing was left behind: free some space and publish again"
+            ) from e
         raise
 
 

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16 * MiB, ge=1024, description="largest request body (JSON or multipart); larger -> 413")
     max_form_fields: int = Field(32, ge=1, description="largest number of multipart fields")
     max_form_files: int = Field(32, ge=1, description="largest number of multipart files (the classifiers take batches of up to 32 images)")
+    max_header_bytes: int = Field(32 * 1024, ge=1024, description="largest request line + headers in bytes; larger -> 431 and the connection is closed")
+    max_headers: int = Field(100, ge=8, description="most header lines in one request; more -> 431 and the connection is closed")
     hook_threads: int = Field(4, ge=1, description="thread pool for family hooks and asset loading")
     inline_hooks: bool | None = Field(
         None,

@@ -144,3 +144,36 @@ def test_digits_to_rgb() -> None:
     d[0, 0, 0] = 16
     out = im.digits_to_rgb(d)
     assert out.shape == (1, 8, 8, 3) and out[0, 0, 0].tolist() == [255] * 3 and out[0, 1, 1].tolist() == [0] * 3
+
+
+def _frames(mode: str = "RGB") -> list[Image.Image]:
+    return [Image.new(mode, (8, 8), c) for c in ((255, 0, 0), (0, 0, 255), (0, 255, 0))]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "TIFF", "WEBP"])
+def test_multi_frame_images_use_the_first_frame(fmt: str) -> None:
+    """Animated GIF/APNG/WebP and multi-page TIFF: the first frame (documented; the decision of issue 25)."""
+    frames = _frames()
+    data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], **({"lossless": True} if fmt == "WEBP" else {}))
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.n_frames == 3
+    arr = im.decode_image(data)
+    assert arr.shape == (8, 8, 3) and np.abs(arr.astype(int) - (255, 0, 0)).max() <= 2
+
+
+@pytest.mark.parametrize("fmt,kw", [("PNG", {}), ("JPEG", {"quality": 90}), ("JPEG", {"progressive": True}), ("GIF", {}),
+                                    ("WEBP", {}), ("TIFF", {"compression": "tiff_deflate"}), ("BMP", {})])
+def test_every_prefix_is_refused_as_truncated_or_decodes_identically(fmt: str, kw: dict) -> None:
+    """Cut anywhere mid-stream: a specific error, or (only a trailer such as PNG IEND / JPEG EOI lost) the same
+    pixels as the whole file. Never different pixels, never another exception type."""
+    rng = np.random.default_rng(0)
+    arr = np.repeat(np.repeat(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8), 6, 0), 6, 1)
+    full = encode(Image.fromarray(arr), fmt, **kw)
+    ref = im.decode_image(full)
+    for cut in range(1, len(full), max(1, len(full) // 150)):
+        try:
+            got = im.decode_image(full[:cut])
+        except im.ImageDecodeError as e:
+            assert e.kind in ("truncated", "not_an_image", "unsupported_format"), (cut, e.kind)
+            continue
+        np.testing.assert_array_equal(got, ref, err_msg=f"{fmt} cut at {cut}/{len(full)}")

@@ -148,3 +148,30 @@ def test_bad_inputs_are_clear_4xx_and_service_stays_up(client, volume):
         assert err["request_id"] and "Traceback" not in r.text
     assert client.get("/healthz").status_code == 200
     assert post(client, sl).status_code == 200
+
+
+def test_truncated_and_inconsistent_payloads_are_422_over_multipart_and_json(client, volume):
+    """Issue 25: a header promising more data than the file holds was an HTTP 500 (nibabel's OSError)."""
+    _, files = volume
+    raw_t2 = gzip.decompress(files["t2"])
+    sl = {m: _npy(np.random.default_rng(i).uniform(1, 500, (48, 48)).astype(np.float32)) for i, m in enumerate(mri.MODALITIES)}
+    frames = [Image.fromarray(np.full((48, 48), v, np.uint8)) for v in (10, 200)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="PNG", save_all=True, append_images=frames[1:])
+    dims = "x".join(map(str, SHAPE))
+    cases = [
+        ({**files, "t2": raw_t2[: len(raw_t2) // 2]}, 422, f"t2: truncated NIfTI: the header promises {dims}"),
+        ({**files, "t2": gzip.compress(raw_t2[: len(raw_t2) // 2])}, 422, "t2: truncated NIfTI (.nii.gz)"),
+        ({**files, "t2": files["t2"][: len(files["t2"]) // 2]}, 422, "t2: truncated NIfTI (.nii.gz)"),
+        ({**sl, "t1": sl["t1"][:-10]}, 422, "t1: truncated .npy: the header promises shape [48, 48] float32"),
+        ({"image": _npy(np.ones((48, 48, 4), np.float32))[:-4]}, 422, "image: truncated .npy"),
+        ({**sl, "flair": buf.getvalue()}, 422, "flair: animated PNG with 2 frames"),
+    ]
+    for files_, status, match in cases:
+        r_multi = post(client, files_)
+        r_json = client.post("/predict", json={"model": "unet", "inputs": {k: base64.b64encode(v).decode() for k, v in files_.items()}})
+        for r in (r_multi, r_json):
+            assert r.status_code == status, (match, r.status_code, r.text)
+            err = r.json()["error"]
+            assert err["code"] == "invalid_input" and match in err["message"], (match, err)
+    assert post(client, files).status_code == 200

@@ -209,3 +209,123 @@ def test_png_outputs_and_areas():
     v = mri.areas(np.stack([mask, mask, ~mask]), (1.0, 1.0, 2.0))
     assert v["slice_pixels"] == [50, 50, 550] and v["mm3"] == 650 * 2.0
     assert mri.areas(mask[None], None) == {"pixels": 50, "slice_pixels": [50]}
+
+
+# ---------------------------------------------------------------------------------------------- header vs data
+
+
+def _cuts(n: int, header: int) -> list[int]:
+    """Cut points inside the header, at its end and through the data (every one must be refused)."""
+    return sorted({1, header // 2, header - 1, header, header + 1, (header + n) // 2, n - 1})
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["nii", "nii.gz"])
+def test_truncated_nifti_is_refused_naming_header_and_data(gz):
+    """A header promising X*Y*Z voxels the file does not hold was an OSError from nibabel (HTTP 500)."""
+    files = nifti_files()
+    raw = nii(np.random.default_rng(2).integers(1, 1000, (24, 20, 6)).astype(np.int16), gz=False)
+    assert mri.load({**files, "t2": gzip.compress(raw) if gz else raw}).is_volume  # the whole file is fine
+    for cut in _cuts(len(raw), 352):
+        cut_raw = raw[:cut]
+        for data in ([gzip.compress(cut_raw), gzip.compress(raw)[: max(10, cut // 3)]] if gz else [cut_raw]):
+            if not gz and cut < 348:
+                err({**files, "t2": data}, "bad_request", "mixed inputs")  # no longer recognisable as NIfTI
+                continue
+            e = err({**files, "t2": data}, "invalid", "t2: truncated")
+            assert "send the complete file" in str(e)
+            if cut >= 352 and data is cut_raw:
+                assert "24x20x6 int16" in str(e) and f"holds only {cut - 352} bytes" in str(e)
+
+
+def test_nifti_size_and_dtype_checked_from_the_header_before_decompressing():
+    """A .nii.gz whose header promises more than the limits is refused without inflating the stream (gzip bomb)."""
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((2000, 2000, 400))
+    hdr.set_data_dtype(np.float64)
+    head = hdr.binaryblock + b"\0" * 4
+    bomb = gzip.compress(head + bytes(64 << 20))  # 64 MB of zeros in ~64 KB: the header says 12.8 GB
+    files = {m: bomb for m in mri.MODALITIES}
+    err(files, "too_large", "outside 1..1024 pixels per side")
+    hdr.set_data_shape((500, 500, 400))
+    files = {m: gzip.compress(hdr.binaryblock + b"\0" * 4 + bytes(1 << 20)) for m in mri.MODALITIES}
+    err(files, "too_large", "too large")
+    hdr.set_data_shape((20, 20, 4))
+    hdr.set_data_dtype(np.complex64)
+    files = {m: gzip.compress(hdr.binaryblock + b"\0" * 4 + bytes(20 * 20 * 4 * 8)) for m in mri.MODALITIES}
+    err(files, "invalid", "unsupported NIfTI data type complex64")
+
+
+def test_truncated_npy_is_refused_naming_the_promised_shape():
+    good = {m: npy(a) for m, a in slices().items()}
+    full = good["t1"]
+    header = len(full) - 40 * 36 * 4
+    for cut in _cuts(len(full), header):
+        data = full[:cut]
+        if cut < 6:
+            err({**good, "t1": data}, "unsupported", "unrecognised file type")
+            continue
+        e = err({**good, "t1": data}, "invalid", "t1: ")
+        if cut >= header:
+            assert f"promises shape [40, 36] float32 ({40 * 36 * 4} bytes of data) but only {cut - header} bytes follow" in str(e)
+    four = npy(np.ones((20, 20, 4), np.float32))
+    err({"image": four[:-1]}, "invalid", r"truncated .npy: the header promises shape \[20, 20, 4\]")
+
+
+def test_npy_header_promising_terabytes_costs_nothing():
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (200_000, 200_000)})
+    e = err({m: buf.getvalue() + bytes(64) for m in mri.MODALITIES}, "invalid", "truncated .npy")
+    assert "320000000000 bytes" in str(e)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (3000, 10)})
+    err({m: buf.getvalue() + bytes(3000 * 10 * 4) for m in mri.MODALITIES}, "too_large", "outside 1..1024")
+
+
+def test_animated_png_slice_is_refused():
+    """A multi-frame PNG is most likely a volume packed as frames: not segmented as its first slice."""
+    good = {m: npy(a) for m, a in slices().items()}
+    frames = [Image.fromarray(np.full((40, 36), v, np.uint8)) for v in (10, 200, 90)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="PNG", save_all=True, append_images=frames[1:])
+    err({**good, "t1": buf.getvalue()}, "invalid", "t1: animated PNG with 3 frames")
+
+
+def test_every_prefix_of_a_png_slice_is_refused_or_identical():
+    """Truncated mid-stream: either a 422 or (only the end marker missing) exactly the same pixels."""
+    good = {m: npy(a) for m, a in slices().items()}
+    full = png(np.random.default_rng(3).integers(1, 60000, (40, 36)).astype(np.uint16))
+    ref = mri.load({**good, "flair": full}).data
+    for cut in range(1, len(full), 7):
+        try:
+            got = mri.load({**good, "flair": full[:cut]}).data
+        except mri.MRIError as e:
+            assert e.kind in ("invalid", "unsupported"), e
+            continue
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_the_reported_brats_sized_truncation():
+    """Issue 25's report: a .nii whose header promises 240x240x155 int16 but whose data stops early."""
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((240, 240, 155))
+    hdr.set_data_dtype(np.int16)
+    raw = hdr.binaryblock + b"\0" * 4 + np.ones(240 * 240 * 10, np.int16).tobytes()  # 10 of 155 slices
+    for data in (raw, gzip.compress(raw)):
+        e = err({m: data for m in mri.MODALITIES}, "invalid", "flair: truncated NIfTI")
+        assert "240x240x155 int16" in str(e) and f"({240 * 240 * 155 * 2} bytes from offset 352)" in str(e)
+        assert f"holds only {240 * 240 * 10 * 2} bytes" in str(e)
+
+
+def test_vox_offset_zero_reads_the_voxels_not_the_header():
+    """vox_offset 0 is invalid in a single-file NIfTI; nibabel alone would read the header bytes as voxels."""
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((24, 20, 6))
+    hdr.set_data_dtype(np.int16)
+    assert hdr.get_data_offset() == 0
+    vol = np.random.default_rng(5).integers(1, 1000, (24, 20, 6)).astype(np.int16)
+    raw = hdr.binaryblock + b"\0" * 4 + vol.tobytes(order="F")
+    files = {**nifti_files(), "t1": raw}
+    for m in ("flair", "t1c", "t2"):
+        files[m] = raw
+    scan = mri.load(files)
+    np.testing.assert_array_equal(scan.data[..., 1], np.moveaxis(vol, 2, 0).astype(np.float32))

@@ -3,12 +3,18 @@ exist (404), as the template's development-only router."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
+
+from common.repository import LABEL_PATTERN, MODEL_NAME_PATTERN
 
 from gateway.deps import AdminDep
 from gateway.schemas import CanaryShare, CanaryShareOut, ErrorBody, LabelChange, LabelMove, ReloadOut
+
+# checked before the name or label reaches models.config, a path or a gRPC call (422 otherwise)
+Name = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, max_length=128, description="model name")]
+Label = Annotated[str, Path(pattern=LABEL_PATTERN, max_length=64, description="version label")]
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses={c: {"model": ErrorBody} for c in (401, 403, 404, 409, 422, 503, 504)})
 
@@ -18,22 +24,22 @@ def _admin(request: Request) -> Any:
 
 
 @router.put("/models/{name}/labels/{label}", response_model=LabelChange, summary="Point a version label at a version (loads it first if needed)")
-async def move_label(name: str, label: str, body: LabelMove, request: Request, _auth: AdminDep) -> dict[str, Any]:
+async def move_label(name: Name, label: Label, body: LabelMove, request: Request, _auth: AdminDep) -> dict[str, Any]:
     return await _admin(request).move_label(name, label, body.version)
 
 
 @router.post("/models/{name}/labels/{label}/rollback", response_model=LabelChange, summary="Move a label back to its previous version")
-async def rollback_label(name: str, label: str, request: Request, _auth: AdminDep) -> dict[str, Any]:
+async def rollback_label(name: Name, label: Label, request: Request, _auth: AdminDep) -> dict[str, Any]:
     return await _admin(request).rollback_label(name, label)
 
 
 @router.delete("/models/{name}/labels/{label}", response_model=LabelChange, summary="Remove a version label")
-async def delete_label(name: str, label: str, request: Request, _auth: AdminDep) -> dict[str, Any]:
+async def delete_label(name: Name, label: Label, request: Request, _auth: AdminDep) -> dict[str, Any]:
     return await _admin(request).delete_label(name, label)
 
 
 @router.put("/models/{name}/canary", response_model=CanaryShareOut, summary="Share (a fraction 0..1) of unpinned requests sent to the `canary` label")
-async def set_canary(name: str, body: CanaryShare, request: Request, _auth: AdminDep) -> dict[str, Any]:
+async def set_canary(name: Name, body: CanaryShare, request: Request, _auth: AdminDep) -> dict[str, Any]:
     return await _admin(request).set_canary_share(name, body.share)
 
 

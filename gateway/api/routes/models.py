@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from common import manifest as mf
 from common import repository as repo
+from common.repository import MODEL_NAME_PATTERN
 from gateway.deps import RegistryDep
 from gateway.registry import ModelRecord, Registry
 from gateway.schemas import ErrorBody, ModelDetail, ModelsList, VersionInfo
@@ -63,7 +64,7 @@ def _version_infos(registry: Registry, record: ModelRecord) -> list[dict[str, An
 
 
 @router.get("/{name}", response_model=ModelDetail, responses={404: {"model": ErrorBody}}, summary="One model: versions, states, labels, signature, metrics")
-async def read_model(name: str, registry: RegistryDep) -> dict[str, Any]:
+async def read_model(name: Annotated[str, Path(pattern=MODEL_NAME_PATTERN, max_length=128)], registry: RegistryDep) -> dict[str, Any]:
     record = registry.get(name)
     default = record.default_version
     signature = record.served[default].manifest.get("signature") if default is not None else None

@@ -8,6 +8,7 @@ family inputs (422) -> version/label (404/503) -> the predict service."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from common.repository import LABEL_PATTERN, MODEL_NAME_PATTERN
 from gateway import errors as E
 from gateway.api.errors import describe_validation_errors
 from gateway.api.responses import ORJSONResponse
@@ -80,6 +82,13 @@ async def parse_json(request: Request, registry: Registry) -> PredictCall:
     return PredictCall(req.model, family, _validate_inputs(family, req.inputs), req.version, req.version_label)
 
 
+def _check_name(field: str, value: str, pattern: str) -> None:
+    """Names reach a file path and a gRPC model_spec: only these characters, checked before anything else."""
+    if not re.fullmatch(pattern, value):
+        raise E.InvalidInput(f"form field `{field}` {value[:80]!r} is not a valid name: letters, digits, '_', '.', '-', "
+                             f"starting with a letter or digit, at most {128 if field == 'model' else 64} characters")
+
+
 async def parse_multipart(request: Request, registry: Registry, settings: Settings) -> PredictCall:
     try:
         form = await request.form(max_files=settings.max_form_files, max_fields=settings.max_form_fields)
@@ -110,6 +119,9 @@ async def parse_multipart(request: Request, registry: Registry, settings: Settin
             raise E.InvalidInput(f"form field `version` must be a non-negative integer, got {raw!r}")
         version = int(raw)
     label = fields.pop("version_label", None) or None
+    _check_name("model", model, MODEL_NAME_PATTERN)
+    if label is not None:
+        _check_name("version_label", label, LABEL_PATTERN)
     if version is not None and label is not None:
         raise E.InvalidInput("give either `version` or `version_label`, not both")
     family = _family_for(request, registry, model)
