@@ -1,7 +1,6 @@
 """Dependencies named as types: a handler's signature says what it needs (`registry: RegistryDep`).
-Authorisation is a dependency, never a check inside a handler — with one exception: POST /predict is
-served by a plain Starlette route (routes/predict.py says why), which calls `require_api_key` itself.
-All are `async def`: FastAPI runs plain
+Authorisation is a dependency, never a check inside a handler (POST /predict's router gets `require_api_key`
+only when API keys are configured: no per-request cost otherwise). All are `async def`: FastAPI runs plain
 `def` dependencies in a thread pool, a thread hop per dependency per request for nothing."""
 
 from __future__ import annotations

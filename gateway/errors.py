@@ -82,7 +82,7 @@ class Conflict(GatewayError):
 
 
 class ServableNotFound(ModelNotFound):
-    """The backend answered NOT_FOUND for a (model, version) the gateway pinned. The pipeline decides whether
+    """The backend answered NOT_FOUND for a (model, version) the gateway pinned. The predict service decides whether
     that means "unknown" (404) or "swapping / still loading" (retry on the current record, else 503)."""
 
     code = "servable_not_found"

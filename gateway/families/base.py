@@ -15,7 +15,7 @@ Contract (a family is a set of pure functions; the instance holds no per-request
   tile plan, the seed that was drawn). The `inputs` model stays exactly what the user sent. It raises
   `gateway.errors.InvalidInput` (or another 4xx GatewayError) naming what was wrong and what is accepted.
 - `postprocess(outputs, assets, inputs, context)` gets numpy arrays keyed by output alias and returns `Outputs`.
-- Hooks are synchronous (CPU work); the pipeline runs them in a thread pool, or on the event loop when the
+- Hooks are synchronous (CPU work); the predict service runs them in a thread pool, or on the event loop when the
   family sets `light_hooks = True` (hooks of well under a millisecond: a thread hop would cost more). One
   style of hook only (KServe pays for supporting both).
 - Batching (gateway/batching.py): a family with `batchable = True` returns a batch from preprocess that can
