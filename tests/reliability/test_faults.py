@@ -271,7 +271,12 @@ def test_sigterm_under_load(backend, rel_repo) -> None:
     before = [o for s, d, o in outcomes if d <= t0]
     assert set(before) == {"200"}, before
     assert in_flight and set(in_flight) == {"200"}, in_flight  # finished, not dropped
-    assert set(after) <= {"refused", "503"}, after
+    # The signal is handled a moment after it is sent: a request that reached the socket before uvicorn closed
+    # it is answered in full (200), which is correct. What must never happen is a cut-off or a 5xx other than a
+    # complete 503, and every client must end on a refused connection (the listener really closed).
+    assert set(after) <= {"200", "refused", "503"}, after
+    assert not any(t.is_alive() for t in threads)
+    assert after.count("refused") == len(threads), after
     assert gw.returncode in (0, -15) and "Application shutdown complete" in gw.log(), gw.log()[-2000:]
     record("SIGTERM under load", sent=len(outcomes), failed=sum(o not in ("200", "refused", "503") for _, _, o in outcomes),
            in_flight_finished=len(in_flight), refused_after=len(after), max_latency_ms=round(max(d - s for s, d, _ in outcomes) * 1000, 1))
