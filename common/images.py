@@ -50,7 +50,7 @@ class ImageDecodeError(ValueError):
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """Explicit limits (design §7). Checked from the header, before decoding, so a 50k x 50k PNG of a few KB
+    """Explicit limits (docs/design.md §7). Checked from the header, before decoding, so a 50k x 50k PNG of a few KB
     (a decompression bomb) costs nothing. Pillow's own bomb guard stays active as a second line."""
 
     max_pixels: int = 40_000_000  # width * height

@@ -1,6 +1,6 @@
 """`assets.extra/manifest.json`: what a version is (family, preset, data hash, signature, metrics,
 preprocessing parameters). TF Serving ignores `assets.extra/` except its warm-up file, so this is where the
-gateway's assets for exactly this graph live (design §3)."""
+gateway's assets for exactly this graph live (docs/design.md §3)."""
 
 from __future__ import annotations
 

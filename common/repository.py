@@ -1,6 +1,6 @@
-"""The model repository on disk (design §2, §4, §8): `models.config` plus `<model>/<integer version>/`.
+"""The model repository on disk (docs/design.md §2, §4, §8): `models.config` plus `<model>/<integer version>/`.
 
-One mechanism for paths (design §8): `models.config` holds TF Serving's container paths (`/models/<name>`);
+One mechanism for paths (docs/design.md §8): `models.config` holds TF Serving's container paths (`/models/<name>`);
 whoever runs on the host maps the `/models` prefix to the directory that holds `models.config`. Relative
 base paths are resolved against that directory too.
 

@@ -1,4 +1,4 @@
-"""The servable contract of design §3: one `serving_default` signature per model, with fixed aliases.
+"""The servable contract of docs/design.md §3: one `serving_default` signature per model, with fixed aliases.
 
 Training exports against these specs and reads the aliases back; the gateway and `servectl validate` check
 a version's SignatureDef against them. -1 is an unknown dimension (batch, or any size where the model is

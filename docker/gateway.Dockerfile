@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The gateway image: FastAPI + uvicorn, gRPC client of TensorFlow Serving. No TensorFlow (design §7): the image
+# The gateway image: FastAPI + uvicorn, gRPC client of TensorFlow Serving. No TensorFlow (docs/design.md §7): the image
 # holds only requirements/gateway.txt (exact pins from requirements/constraints.txt) and the three packages the
 # gateway imports (protos/, common/, gateway/); tests/docker checks both.
 #
@@ -44,7 +44,7 @@ USER gateway
 RUN python -c "import jieba; jieba.initialize()"
 
 EXPOSE 8000
-# /readyz: backend answers and every published model is served with its assets loaded (design §5).
+# /readyz: backend answers and every published model is served with its assets loaded (docs/design.md §5).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/usr/local/bin/gateway-healthcheck"]
 # Exec form: uvicorn (via `python -m gateway`) is PID 1 and receives SIGTERM itself, so it drains in-flight

@@ -1,1 +1,1 @@
-"""FastAPI gateway: HTTP in front of TF Serving / modelserver. Never imports TensorFlow (design §7)."""
+"""FastAPI gateway: HTTP in front of TF Serving / modelserver. Never imports TensorFlow (docs/design.md §7)."""

@@ -1,6 +1,6 @@
 """The gRPC client of TF Serving / modelserver, and the ONLY place numpy <-> TensorProto conversion happens.
 
-Why here alone: routes and families never see protobuf (design §7, style "gateway/"), so a change of wire
+Why here alone: routes and families never see protobuf (docs/design.md §7), so a change of wire
 format touches one module. Requests carry `tensor_content` bytes (the fast path); responses are decoded
 whatever the server used (`*_val` fields by default in TF Serving, `tensor_content` with
 `--enable_serialization_as_tensor_content`).
@@ -176,7 +176,7 @@ class Backend:
         req = self.build_request(model, version, inputs, output_filter, signature_name)
         resp = await self._call(self._stub.Predict, req, timeout or self.settings.backend_timeout_s, what=f"Predict {model} version {version}")
         served = resp.model_spec.version.value if resp.model_spec.HasField("version") else version
-        if served != version:  # a skewed answer must never reach a user (design §4)
+        if served != version:  # a skewed answer must never reach a user (docs/design.md §4)
             raise E.BackendError(f"backend answered with version {served} of {model!r} for a request pinned to version {version}")
         return self.decode_response(resp)
 

@@ -15,7 +15,7 @@ Batches therefore grow with load and no request waits in the queue longer than `
 With `send_when_idle` off the queue is a plain time window (every request waits up to `max_latency_ms`):
 more merging at low load, at the price of that wait — and deterministic batches for tests.
 
-One queue per (model, version, signature, output filter): a batch never mixes versions (design §4), and
+One queue per (model, version, signature, output filter): a batch never mixes versions (docs/design.md §4), and
 requests that ask for different outputs are not merged. Inputs are merged along axis 0; inputs whose
 other axes differ are padded with the family's pad value when the family names one for that input, and
 otherwise go to different batches. Outputs are split back by row. A padded output keeps its padding: the

@@ -13,7 +13,7 @@ import grpc
 
 from gateway import errors as E
 
-# gRPC status of a backend call -> domain error (design §6 codes). NOT_FOUND is refined by the predict service
+# gRPC status of a backend call -> domain error (docs/design.md §6 codes). NOT_FOUND is refined by the predict service
 # with GetModelStatus: unknown model -> 404, still loading / mid-swap -> retry, then 503 + Retry-After.
 GRPC_TO_DOMAIN: dict[grpc.StatusCode, type[E.GatewayError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: E.InvalidInput,

@@ -203,20 +203,24 @@ class Registry:
         """The model's entry of the last good models.config (a ModelConfig proto), if any."""
         return next((c for c in self._config if c.name == name), None)
 
-    def ready(self) -> tuple[bool, list[str]]:
-        """The backend answers, and every model with a published version is served with its assets."""
-        reasons = []
+    def ready(self) -> tuple[bool, list[str], list[str]]:
+        """The backend answers, and every model with a published version is served with its assets.
+
+        Returns (ready, reasons, warnings). A models.config that stops parsing after a good one was read is a
+        warning, not a reason: the previous config keeps serving, and taking the replica out of its load
+        balancer would turn one typo into an outage of every replica that reads the same file."""
+        reasons, warnings = [], []
         fresh = self.backend.last_ok is not None and time.monotonic() - self.backend.last_ok < max(
             5.0, 4 * self.settings.refresh_interval_s + self.settings.status_timeout_s
         )
         if self.backend_error or not fresh:
             reasons.append(f"backend {self.settings.backend} not answering: {self.backend_error or 'no recent status'}")
         if self.config_error:
-            reasons.append(self.config_error)
+            (warnings if self._config_key is not None else reasons).append(self.config_error)
         for r in self.records.values():
             if r.status == "loading":
                 reasons.append(f"model {r.name!r} has published versions but none is served yet{': ' + r.message if r.message else ''}")
-        return not reasons, reasons
+        return not reasons, reasons, warnings
 
     # ---- refresh
     def _read_config(self) -> None:
@@ -233,7 +237,8 @@ class Registry:
         try:
             config = repo.read_config(path)
         except Exception as e:  # keep the last good config
-            self.config_error = f"{path} cannot be parsed (the previous config stays in use): {e}"
+            kept = "the previous config stays in use" if self._config_key is not None else "no config has been read yet"
+            self.config_error = f"{path} cannot be parsed ({kept}): {e}"
             self._bad_config_key = key
             log.error(self.config_error)
             return

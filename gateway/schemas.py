@@ -82,7 +82,8 @@ class ModelDetail(ModelSummary):
 # ---------------------------------------------------------------- health
 class Readiness(BaseModel):
     ready: bool
-    reasons: list[str]
+    reasons: list[str] = Field(description="why not ready (empty when ready)")
+    warnings: list[str] = Field(default_factory=list, description="problems that do not stop serving, e.g. a models.config that no longer parses (the previous one stays in use)")
     models: dict[str, str]
 
 

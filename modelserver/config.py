@@ -10,7 +10,7 @@ stand-alone metrics port (`--monitoring_port`) are off unless asked for, so two 
 
 `models.config` is parsed with the OFFICIAL `tensorflow_serving.config` protos, so a file that this server
 accepts is a file TF Serving accepts. Its `/models/<name>` container paths are mapped to the directory that
-holds the file (design §8, `common.repository.resolve_base_path`).
+holds the file (docs/design.md §8, `common.repository.resolve_base_path`).
 """
 
 from __future__ import annotations

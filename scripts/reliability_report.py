@@ -82,11 +82,12 @@ NOTES = """## How each case is made
 | version fails to load / warm-up | a copy of the served version renamed to the next number with a truncated `saved_model.pb` / a warm-up record for a wrong input | the previous version answers every request; `/models` shows the version END with the backend's error |
 | corrupt / missing `assets.extra/` | a copy with `tag.txt` corrupted / `assets.extra/` removed, policy `latest 2` so the backend serves both | the gateway refuses it, the previous version answers every request, the reason is in `/models` |
 | disk full during publish | a 4 MiB tmpfs in a private mount namespace (`unshare --mount`), filled page by page with real writes until `ENOSPC` (no RLIMIT_FSIZE, no mock): every step of `training.export.publish` hits it in some round, for a new version and for a model's first version | an `ExportError` saying the disk is full, no integer-named half version, no `.tmp-export-*`, `.published` a number, the lock free, and a later publish works |
-| invalid `models.config` | the file atomically replaced by text that does not parse, then restored | both processes keep the previous config and serve; the modelserver logs it, the gateway logs it once and names it in `/readyz` |
-| SIGTERM under load | 4 clients with keep-alive connections sending ~0.2 s requests; `SIGTERM` to the gateway | requests in flight finish with 200; later ones are refused (connection refused); exit after the lifespan shutdown |
+| invalid `models.config` | the file atomically replaced by text that does not parse, then restored | both processes keep the previous config and serve; the modelserver logs it, the gateway logs it once and names it in `/readyz`'s `warnings` while staying ready (200: a typo must not take every replica out of its load balancer); the warning clears when the file parses again |
+| SIGTERM under load | 4 clients with keep-alive connections sending ~0.2 s requests; `SIGTERM` to the gateway | requests in flight finish with 200; a request that reached the socket before the signal was handled is answered in full; then every client is refused (connection refused); exit after the lifespan shutdown |
 | swap soak | `scripts/soak_swaps.py`: publishes + swaps under 3 back-to-back clients; RSS from `/proc/<pid>/status` after each swap, once the old version is unloaded and its assets freed | 0 failed requests; RSS growth <= 10 % from swap 2 to N |
 | head limits, multipart limits, names, auth | `tests/reliability/test_security.py` against a gateway process | 431 (JSON, connection closed) past 32 KiB or 100 header lines; 400 past 32 files / 32 fields / a 1 MiB field; 422 for a model name or label outside `[A-Za-z0-9][A-Za-z0-9_.-]*` (JSON, multipart, admin and `/models` paths); refusals counted in `gateway_auth_failures` |
 | API fuzzing | `tests/reliability/test_fuzz.py`: schemathesis strategies (positive and negative) for every operation of the live gateway's `/openapi.json`, `POST /predict` as JSON and multipart, half of the predict cases aimed at the served model so its family sees generated data | no 5xx except a 504 when the generated `X-Request-Timeout-Ms` set the deadline; responses and content types as documented |
+| API fuzzing, real families | `tests/reliability/test_fuzz_families.py`: a stack serving all six models; schemathesis on `POST /predict` (one JSON schema per model, multipart), plus media strategies of our own: real images in every Pillow mode and format (some cut short), NPY arrays of any dtype/rank (pickled object arrays too), NIfTI volumes (some truncated), as base64 JSON and multipart | no 5xx; every answer JSON; a 200 matches its family's Outputs schema; every model reached and answering 200 for some inputs |
 
 Found and fixed on the way: a truncated .nii/.nii.gz was a 500 (nibabel's OSError); a .nii with
 `vox_offset` 0 was read with its header bytes as voxels; a publish on a full disk could report failure yet
@@ -95,10 +96,6 @@ was logged by the gateway at every refresh; httptools accepted any request head 
 the modelserver ran a Predict to its end after the client's deadline (a fuzzed `x = -3e16` kept it busy for
 minutes and starved the next test).
 
-Known limits (not fixed here): `/readyz` is 503 while `models.config` does not parse,
-although the previous config keeps serving (a typo takes every replica out of a load balancer that follows
-readiness). The fuzzing reaches the test family only: the real families are fuzzed through their schemas
-(per-model JSON bodies) but not served in this stack, so they answer 404 there.
 """
 
 

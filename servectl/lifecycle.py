@@ -1,4 +1,4 @@
-"""`servectl canary|promote|rollback|gc|history`: the retrain-and-hot-swap loop (issue 10, design §4).
+"""`servectl canary|promote|rollback|gc|history`: the retrain-and-hot-swap loop (docs/design.md §4).
 
 Two modes, one set of rules (`common.labels`), same files:
 - running stack (an admin token is given: `--token` / $GATEWAY_ADMIN_TOKEN): the gateway's admin API does

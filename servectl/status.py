@@ -1,5 +1,5 @@
 """`servectl status` and `servectl validate`: what the running server serves, and whether the repository on
-disk honours the contracts (design §3) before a server ever sees it."""
+disk honours the contracts (docs/design.md §3) before a server ever sees it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one way every family publishes a version (design §3, §4).
+"""The one way every family publishes a version (docs/design.md §3, §4).
 
 Why one module: the steps that must never differ between families live here, so no family can forget one:
 the SavedModel is written to a temporary, non-integer directory beside the model's directory; its

@@ -2,7 +2,7 @@
 # Compose healthcheck of the tfserving service: healthy only when the REST API answers and every model in
 # models.config that has a published version (an integer-named directory under its base_path) reports at least
 # one AVAILABLE version. Models without any version yet (still being trained) do not block: the gateway
-# reports them as pending (design §5).
+# reports them as pending (docs/design.md §5).
 #
 # Why bash and /dev/tcp: the tensorflow/serving images are Ubuntu plus the model server binary and
 # ca-certificates; they have no curl or wget, but they have bash, whose /dev/tcp redirection opens a TCP

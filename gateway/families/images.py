@@ -34,7 +34,7 @@ _TINY_PNG = (  # 1x1 white PNG, for the OpenAPI example
 
 
 def image_limits(settings: Settings) -> im.ImageLimits:
-    """Limits are configuration (design §7): Settings `image_max_pixels`, `image_max_side`, `image_max_bytes`."""
+    """Limits are configuration (docs/design.md §7): Settings `image_max_pixels`, `image_max_side`, `image_max_bytes`."""
     return im.ImageLimits(max_pixels=settings.image_max_pixels, max_side=settings.image_max_side, max_bytes=settings.image_max_bytes)
 
 

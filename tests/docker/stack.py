@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 COMPOSE = REPO / "docker-compose.yml"
 COMPOSE_CPU = REPO / "docker-compose.cpu.yml"
 DOCKERFILES = {"gateway": REPO / "docker" / "gateway.Dockerfile", "trainer": REPO / "docker" / "trainer.Dockerfile"}
-CONTAINER_REPO = "/models"  # where servables/ is mounted (design §8)
+CONTAINER_REPO = "/models"  # where servables/ is mounted (docs/design.md §8)
 
 
 # ---------------------------------------------------------------- YAML with Compose's tags

@@ -1,5 +1,5 @@
 """requirements/gateway.txt: exact pins from requirements/constraints.txt, everything pyproject's [project]
-dependencies need (checked against the installed packages' own metadata), and no TensorFlow (design §7)."""
+dependencies need (checked against the installed packages' own metadata), and no TensorFlow (docs/design.md §7)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ def test_embedded_client_compiles_and_uses_the_published_contracts() -> None:
     text = SCRIPT.read_text()
     client = re.search(r"<<'PY' \|\| true\n(.*?)\nPY\n", text, re.S)[1]
     compile(client, "smoke-client", "exec")
-    # the endpoints and fields it relies on (design §5; TF Serving's Prometheus path from monitoring.config)
+    # the endpoints and fields it relies on (docs/design.md §5; TF Serving's Prometheus path from monitoring.config)
     for needle in ('"/openapi.json"', '"/models"', '"/predict"', '"served_versions"', '["version"]',
                    "/monitoring/prometheus/metrics"):
         assert needle in client, needle

@@ -88,7 +88,7 @@ def test_committed_models_config_parses_with_the_official_protos() -> None:
 
 
 def test_models_config_written_by_publish_parses_with_the_official_protos(tmp_path: Path) -> None:
-    """The file `training.export.publish` maintains (common.repository), for every model of design §3."""
+    """The file `training.export.publish` maintains (common.repository), for every model of docs/design.md §3."""
     from common import repository
     from common.signatures import CONTRACTS
 

@@ -1,4 +1,4 @@
-"""The gateway process never imports TensorFlow (design §7): small image, fast start."""
+"""The gateway process never imports TensorFlow (docs/design.md §7): small image, fast start."""
 
 from __future__ import annotations
 

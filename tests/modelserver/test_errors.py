@@ -1,4 +1,4 @@
-"""Every error of design §6, against the real server: TF Serving's status code and exact message."""
+"""Every error of docs/design.md §6, against the real server: TF Serving's status code and exact message."""
 
 from __future__ import annotations
 

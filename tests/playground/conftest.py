@@ -30,7 +30,6 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-MAX_BODY_BYTES = 1 << 20  # a small body limit, so the oversize upload test sends 1.5 MiB, not 17
 SCREENSHOT_DIR = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", REPO_ROOT / "reports" / "playground"))
 
 
@@ -38,19 +37,6 @@ def find_browser() -> tuple[str, str] | None:
     browser = next((p for n in CHROMIUM_NAMES if (p := shutil.which(n))), None)
     driver = shutil.which("chromedriver")
     return (browser, driver) if browser and driver else None
-
-
-def _tiny_antispam_data(out: Path) -> Path:
-    """The first lines of each corpus file, as tests/antispam/conftest.py's `tiny_data_dir`."""
-    from tests.antispam.conftest import LINES_PER_FILE
-    from training.antispam.data import PASS_FILE, SPAM_FILE, default_data_dir
-
-    src = default_data_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (SPAM_FILE, PASS_FILE):
-        lines = (src / name).read_text(encoding="utf-8").splitlines()[:LINES_PER_FILE]
-        (out / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -65,46 +51,9 @@ def browser_paths() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def playground_repo(tmp_path_factory: pytest.TempPathFactory, browser_paths: tuple[str, str]) -> Path:
-    """All six models, one tiny version each, in one repository (seconds to a minute per family).
-    PLAYGROUND_REPO=DIR reuses a repository built before (a developer's loop on the page; CI builds it)."""
-    if os.environ.get("PLAYGROUND_REPO"):
-        return Path(os.environ["PLAYGROUND_REPO"])
-    from tests.classifier.conftest import FAST
-    from tests.text2image.conftest import publish_untrained
-    from tests.unet.conftest import MICRO
-    from training.classifier.train import train as train_classifier
-    from training.srgan.train import train as train_srgan
-    from training.unet.train import train as train_unet
-
-    base = tmp_path_factory.mktemp("playground")
-    repo = base / "repo"
-    data = _tiny_antispam_data(base / "antispam-data")
-    # anti-spam as a user trains it (a subprocess), while this process trains the others
-    cmd = [sys.executable, "-m", "servectl", "train", "antispam", "--preset", "tiny", "--data", str(data), "--repo", str(repo),
-           "--set", "w2v_epochs=1", "--set", "max_epochs=2", "--set", f"log_dir={base / 'logs'}"]
-    env = {**os.environ, "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    antispam = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for model in ("vgg16", "inception_v3"):
-            train_classifier(model, preset="tiny", repo=repo, **FAST)
-        train_unet(preset="tiny", repo=repo, logdir=str(base / "tb"), **MICRO)
-        train_srgan(preset="tiny", repo=repo, mse_steps=3, gan_steps=0, export_phase="mse", logdir=str(base / "srgan-logs"))
-        publish_untrained(repo)
-        out, _ = antispam.communicate(timeout=900)
-    finally:
-        if antispam.poll() is None:
-            antispam.kill()
-            antispam.wait()
-    assert antispam.returncode == 0, out[-3000:]
-    return repo
-
-
-@pytest.fixture(scope="session")
-def stack(playground_repo: Path) -> Iterator[Stack]:
-    env = {"GATEWAY_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "GATEWAY_REFRESH_INTERVAL_S": "0.5"}
-    with Stack(playground_repo, gateway_env=env, start_timeout=300) as s:
-        yield s
+def stack(browser_paths: tuple[str, str], all_families_stack: Stack) -> Stack:
+    """The session's six-model stack (tests/conftest.py), once a browser is known to be there."""
+    return all_families_stack
 
 
 @pytest.fixture(scope="session")

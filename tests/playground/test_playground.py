@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from gateway.api.routes.playground import STATIC_DIR
-from tests.playground.conftest import MAX_BODY_BYTES, save_screenshot
+from tests.playground.conftest import save_screenshot
+from tests.utils.all_families import MAX_BODY_BYTES
 
 EXAMPLES = STATIC_DIR / "examples"
 INDEX = json.loads((EXAMPLES / "index.json").read_text(encoding="utf-8"))

@@ -40,7 +40,7 @@ def affine_expected(x: np.ndarray, a: float, b: float) -> dict[str, np.ndarray]:
 
 
 def write_affine_savedmodel(directory: Path, a: float, b: float) -> None:
-    """TF2 export with explicit `tf.function` signatures (the way families export, design §3)."""
+    """TF2 export with explicit `tf.function` signatures (the way families export, docs/design.md §3)."""
     import tensorflow as tf
 
     class Affine(tf.Module):

@@ -1,4 +1,4 @@
-"""Presets as data (design §7): `tiny` trains on 2 CPU cores in minutes, `book` is the book's full size."""
+"""Presets as data (docs/design.md §7): `tiny` trains on 2 CPU cores in minutes, `book` is the book's full size."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The exported servable: ONE SavedModel holding the text encoder and the generator.
 
 `serving_default(caption_ids int64 [B, L] (0 = padding), z float32 [B, Z]) -> {"images": float32 [B, 64, 64, 3]
-in [-1, 1]}` (design §3). Keeping the text encoder inside the graph means the gateway only tokenises
+in [-1, 1]}` (docs/design.md §3). Keeping the text encoder inside the graph means the gateway only tokenises
 (`common.captions`) and the text vectors can never drift from the generator they were trained with.
 
 A second signature, `interpolate`, adds `caption_ids_b` and `alpha` float32 [B]: the generator sees

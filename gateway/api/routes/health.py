@@ -21,8 +21,8 @@ async def read_health() -> dict[str, str]:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, summary="Backend answers and every published model is served")
 async def read_ready(registry: RegistryDep, settings: SettingsDep) -> ORJSONResponse:
-    ready, reasons = registry.ready()
-    body = {"ready": ready, "reasons": reasons, "models": {r.name: r.status for r in registry.records.values()}}
+    ready, reasons, warnings = registry.ready()
+    body = {"ready": ready, "reasons": reasons, "warnings": warnings, "models": {r.name: r.status for r in registry.records.values()}}
     if ready:
         return ORJSONResponse(body)
     return ORJSONResponse(body, status_code=503, headers={"Retry-After": str(settings.retry_after_s)})
