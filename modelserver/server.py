@@ -57,6 +57,7 @@ class ModelServer:
                 ("grpc.max_send_message_length", size),
                 ("grpc.max_receive_message_length", size),
                 ("grpc.so_reuseport", 0),  # a port in use is an error, never silently shared
+                *options.grpc_channel_arguments,
             ],
         )
         self.grpc_server.add_generic_rpc_handlers(
@@ -68,7 +69,8 @@ class ModelServer:
     def start(self) -> int:
         """Start polling, loading and serving; returns the bound gRPC port. Models load in the background."""
         self.core.start()  # reads models.config first: a file that does not parse stops us here
-        self.port = self.grpc_server.add_insecure_port(f"0.0.0.0:{self.options.port}")
+        host = self.options.grpc_bind_address
+        self.port = self.grpc_server.add_insecure_port(f"[{host}]:{self.options.port}" if ":" in host else f"{host}:{self.options.port}")
         if self.port == 0:
             raise OSError(f"cannot bind gRPC port {self.options.port}")
         self.metrics.serve(self.options.monitoring_port)
