@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import grpc
+from google.protobuf import text_format
 
 from common import repository as repo
 from protos import get_model_status_pb2, model_pb2, rpc
@@ -47,7 +48,7 @@ def problems(stub: rpc.Stub, config_path: Path, timeout: float, container_root: 
     """Why the replica is not ready (empty: ready). Never raises for an unreachable server: that is a reason."""
     try:
         models = published_models(config_path, container_root)
-    except (OSError, ValueError) as e:  # text_format.ParseError is a ValueError
+    except (OSError, ValueError, text_format.ParseError) as e:
         return [f"cannot read {config_path}: {e}"]
     reasons = []
     for name in models:
