@@ -4,6 +4,7 @@ a Settings field with a valid value, and the drain fits in the termination grace
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -138,7 +139,7 @@ def test_gateway_settings_are_settings_fields(overlay: str, monkeypatch: pytest.
             ref = e["valueFrom"]["secretKeyRef"]
             secret = named(objects, "Secret", ref["name"])
             assert ref["key"] in secret["data"], (ref, sorted(secret["data"]))
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("GATEWAY_"):
             monkeypatch.delenv(key)
     for k, v in env.items():
@@ -248,3 +249,48 @@ def test_kserve_transformer_is_our_gateway_on_the_predictors_grpc() -> None:
     assert repo_volume["persistentVolumeClaim"]["claimName"] == claim.group(1) and repo_mount["readOnly"]
     assert model.base_path == repo_mount["mountPath"] + "/" + claim.group(2), "same directory the predictor serves"
     assert (KUBE / "overlays" / "kserve" / "models.config").exists()
+
+
+def test_admin_writable_component_makes_only_the_gateway_mount_writable(tmp_path: Path) -> None:
+    import subprocess
+
+    import kubernetes_validate
+    import yaml
+
+    from tests.deploy.manifests import KUBERNETES_VERSION, kubectl
+
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources:\n  - {os.path.relpath(KUBE / 'overlays' / 'gpu', tmp_path)}\n"
+        f"components:\n  - {os.path.relpath(KUBE / 'components' / 'admin-writable', tmp_path)}\n"
+    )
+    out = subprocess.run([kubectl(), "kustomize", str(tmp_path)], check=True, capture_output=True, text=True, timeout=120).stdout
+    objects = tuple(d for d in yaml.safe_load_all(out) if d)
+    spec = pod_spec(named(objects, "Deployment", "gateway"))
+    mount, volume = mount_of(spec, container(spec, "gateway"), "/models/models.config")
+    assert mount["readOnly"] is False and volume["persistentVolumeClaim"]["readOnly"] is False
+    tfs = pod_spec(named(objects, "Deployment", "tfserving"))
+    assert mount_of(tfs, container(tfs, "tfserving"), "/models/models.config")[0]["readOnly"] is True
+    kubernetes_validate.validate(named(objects, "Deployment", "gateway"), KUBERNETES_VERSION, strict=True)
+
+
+def test_servectl_job_reaches_the_gateway_and_writes_the_repository() -> None:
+    import kubernetes_validate
+    import yaml
+
+    from tests.deploy.manifests import KUBERNETES_VERSION
+
+    job = yaml.safe_load((KUBE / "jobs" / "servectl.yaml").read_text())
+    kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True)
+    objects = render("gpu")
+    spec = pod_spec(job)
+    c = container(spec, "servectl")
+    env = {e["name"]: e for e in c["env"]}
+    svc = named(objects, "Service", "gateway")
+    assert env["GATEWAY_URL"]["value"] == f"http://{svc['metadata']['name']}.{svc['metadata']['namespace']}.svc.cluster.local"
+    assert [p["port"] for p in svc["spec"]["ports"]] == [80]
+    ref = env["GATEWAY_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert ref["key"] in named(objects, "Secret", ref["name"])["data"]  # the Secret's name carries no hash suffix
+    assert job["metadata"]["namespace"] == svc["metadata"]["namespace"]
+    mount, volume = mount_of(spec, c, env["SERVABLES_DIR"]["value"] + "/models.config")
+    assert not mount.get("readOnly") and named(objects, "PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
