@@ -20,6 +20,13 @@ from protos import model_server_config_pb2 as msc
 
 CONTAINER_ROOT = "/models"
 CONFIG_NAME = "models.config"
+DEFAULT_REPOSITORY = Path(__file__).resolve().parents[1] / "servables"  # the checkout's own repository
+
+
+def default_repository() -> Path:
+    """The one default model repository: `$SERVABLES_DIR` when set (the trainer container mounts it at
+    /models), else the checkout's `servables/`. Read at call time, never at import."""
+    return Path(os.environ.get("SERVABLES_DIR") or DEFAULT_REPOSITORY)
 
 
 def parse_config_text(text: str) -> msc.ModelServerConfig:

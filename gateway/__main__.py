@@ -8,11 +8,13 @@ the app's lifespan closes the gRPC channel.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
+import tempfile
 
 import uvicorn
 
-from gateway.api.http_protocol import GatewayHttpProtocol
 from gateway.core.config import Settings
 
 
@@ -37,6 +39,12 @@ def main(argv: list[str] | None = None) -> None:
         if value is not None:
             os.environ[f"GATEWAY_{name.upper()}"] = str(value)
     settings = Settings()  # validate once here: a bad setting fails before any worker starts
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # every worker writes its samples here and /metrics merges them (gateway.metrics says why); the
+        # directory must start empty, so it is made per run and removed when the gateway exits
+        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     uvicorn.run(
         "gateway.main:create_app",
         factory=True,
@@ -47,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,  # the gateway writes its own JSON access line
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
-        http=GatewayHttpProtocol,  # one write per response, /predict without the ASGI cycle (gateway.api.http_protocol)
+        http="httptools",  # uvicorn's C parser and uvloop, named rather than left to "auto"
+        loop="uvloop",
     )
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from google.protobuf import wrappers_pb2
 
 from gateway import errors as E
-from gateway.api.errors import from_grpc
+from gateway.grpc_status import from_grpc
 from gateway.core.config import Settings
 from gateway.replicas import BackendTarget, balanced_target, parse_backend, resolve, split_addresses  # noqa: F401 - re-exported
 from protos import codec, get_model_status_pb2, model_management_pb2, model_pb2, model_server_config_pb2, predict_pb2, rpc

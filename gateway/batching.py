@@ -33,27 +33,20 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from gateway import errors as E
+from gateway.backend import Backend
+from gateway.core.config import BatchPolicy
+from gateway.families import AnyFamily
+from gateway.metrics import Metrics
 
-if TYPE_CHECKING:
-    from gateway.backend import Backend
-    from gateway.families import Family
-    from gateway.metrics import Metrics
+__all__ = ["BatchPolicy", "BatchedResult", "MicroBatcher"]
 
 # errors a single member of a batch can cause: retry members alone so its batch-mates still succeed
 MEMBER_ERRORS = (E.InvalidInput, E.BackendError, E.PayloadTooLarge)
-
-
-@dataclass(frozen=True)
-class BatchPolicy:
-    enabled: bool
-    max_batch_size: int  # rows, not requests
-    max_latency_ms: float
-    send_when_idle: bool = True  # False: always wait up to max_latency_ms for batch-mates (fixed window)
 
 
 @dataclass(eq=False)
@@ -124,7 +117,7 @@ def split(outputs: dict[str, np.ndarray], rows: Sequence[int]) -> list[dict[str,
 class _Queue:
     """Pending requests of one (model, version, signature, output filter) and the batches in flight."""
 
-    def __init__(self, batcher: "MicroBatcher", key: tuple[Any, ...], family: "Family[Any]", policy: BatchPolicy) -> None:
+    def __init__(self, batcher: "MicroBatcher", key: tuple[Any, ...], family: AnyFamily, policy: BatchPolicy) -> None:
         self.batcher, self.key, self.family, self.policy = batcher, key, family, policy
         self.pending: list[_Item] = []
         self.pending_rows = 0
@@ -250,15 +243,15 @@ def _deadline_error(key: tuple[Any, ...]) -> E.BackendTimeout:
 class MicroBatcher:
     """Owns the queues; `policy_for(model)` says whether and how a model's requests are batched."""
 
-    def __init__(self, backend: "Backend", metrics: "Metrics", policy_for: Callable[[str], BatchPolicy]) -> None:
+    def __init__(self, backend: Backend, metrics: Metrics, policy_for: Callable[[str], BatchPolicy]) -> None:
         self.backend, self.metrics, self.policy_for = backend, metrics, policy_for
         self.queues: dict[tuple[Any, ...], _Queue] = {}
 
-    def enabled_for(self, model: str, family: "Family[Any]") -> bool:
+    def enabled_for(self, model: str, family: AnyFamily) -> bool:
         return family.batchable and self.policy_for(model).enabled
 
     async def predict(
-        self, model: str, version: int, family: "Family[Any]", arrays: dict[str, np.ndarray],
+        self, model: str, version: int, family: AnyFamily, arrays: dict[str, np.ndarray],
         output_filter: Sequence[str] | None, signature_name: str, deadline: float,
     ) -> BatchedResult:
         key = (model, version, signature_name, tuple(output_filter or ()))

@@ -1,5 +1,6 @@
-"""Domain errors, raised by families, the registry and the backend client; mapped to HTTP in one place
-(`gateway/api/errors.py`). Handlers and families never choose status codes by hand except through these."""
+"""Domain errors, raised by families, the registry and the backend client. Each class carries its HTTP
+status; `gateway/api/errors.py` answers them, `gateway/grpc_status.py` maps backend gRPC codes onto them.
+Handlers and families never choose status codes by hand except through these."""
 
 from __future__ import annotations
 

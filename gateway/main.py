@@ -18,11 +18,9 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from starlette.routing import Route
 
 from gateway.admin import Admin
 from gateway.api import errors as api_errors
-from gateway.api.app import GatewayApp
 from gateway.api.middleware import RequestContextMiddleware
 from gateway.api.responses import ORJSONResponse
 from gateway.api.routes import admin, health, models, predict
@@ -30,7 +28,7 @@ from gateway.backend import Backend
 from gateway.core.config import Settings
 from gateway.deps import require_api_key
 from gateway.metrics import Metrics
-from gateway.pipeline import Pipeline
+from gateway.service import PredictService
 from gateway.registry import ModelRecord, Registry
 from gateway.schemas import PredictRequest
 
@@ -60,7 +58,7 @@ def configure_logging(level: str) -> None:
     logger.setLevel(level.upper())
 
 
-def create_app(settings: Settings | None = None) -> GatewayApp:
+def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     families = load_families(settings)
@@ -72,10 +70,10 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
         backend = Backend(settings)
         backend.on_retry = metrics.backend_retries.inc
         await backend.start()
-        pipeline_box: list[Pipeline] = []
+        service_box: list[PredictService] = []
 
         async def run_blocking(fn: Any, *args: Any) -> Any:
-            return await pipeline_box[0].run_blocking(fn, *args)
+            return await service_box[0].run_blocking(fn, *args)
 
         def on_change(record: ModelRecord) -> None:
             v = record.default_version
@@ -83,9 +81,9 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
             log.info('{"event": "model_record", "model": "%s", "status": "%s", "served": %s, "default_version": %s}', record.name, record.status, sorted(record.served), "null" if v is None else v)
 
         registry = Registry(settings, backend, run_blocking, on_change=on_change, assets_gauge=metrics.assets_loaded)
-        pipeline = Pipeline(registry, backend, executor, metrics)
-        pipeline_box.append(pipeline)
-        app.state.backend, app.state.registry, app.state.pipeline = backend, registry, pipeline
+        service = PredictService(registry, backend, executor, metrics)
+        service_box.append(service)
+        app.state.backend, app.state.registry, app.state.predict_service = backend, registry, service
         app.state.admin = Admin(settings, backend, registry, run_blocking)
         await registry.start()
         log.info('{"event": "started", "backend": "%s", "models": %d, "families": %d}', backend.target, len(registry.records), len(families))
@@ -97,7 +95,7 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
             await backend.close(grace=1.0)
             executor.shutdown(wait=True, cancel_futures=False)
 
-    app = GatewayApp(
+    app = FastAPI(
         title="TensorLayer book serving gateway",
         version="0.1.0",
         description="HTTP API in front of TF Serving / modelserver for the book's five model families. Errors are "
@@ -111,11 +109,6 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
     api_errors.install(app)
     # the API-key check is a router dependency only when keys are configured: no per-request cost otherwise
     app.include_router(predict.router, dependencies=[Depends(require_api_key)] if settings.api_keys else [])
-    # POST /predict is answered by a plain Starlette route matched first (predict.predict_endpoint says why),
-    # which the app also serves on a short ASGI path (gateway.api.app says why); the FastAPI route above only
-    # documents it
-    app.predict_route = Route("/predict", predict.predict_endpoint, methods=["POST"], include_in_schema=False)
-    app.router.routes.insert(0, app.predict_route)
     app.include_router(models.router)
     app.include_router(health.router)
     if settings.admin_enabled:

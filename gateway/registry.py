@@ -34,7 +34,7 @@ from common.admin_state import AdminState
 from gateway.backend import Backend, VersionStatus
 from gateway.core import heap
 from gateway.core.config import Settings
-from gateway.families import FAMILIES, Family
+from gateway.families import FAMILIES, AnyFamily
 
 log = logging.getLogger("gateway.registry")
 
@@ -56,7 +56,7 @@ class ServedVersion:
 @dataclass(frozen=True)
 class ModelRecord:
     name: str
-    family: Family[Any] | None
+    family: AnyFamily | None
     status: Status
     served: Mapping[int, ServedVersion]
     labels: Mapping[str, int]  # as configured in models.config
@@ -149,6 +149,8 @@ class Registry:
         self._asset_failures: dict[tuple[str, int], tuple[float, str]] = {}
         self._generation = 0
         self._task: asyncio.Task[None] | None = None
+        self._changed: dict[str, asyncio.Event] = {}  # set (and dropped) when the model's record is replaced
+        self._background: set[asyncio.Task[Any]] = set()  # refreshes requested by requests (kept alive here)
         self._live_asset_sets = 0  # ServedVersions alive: served ones, plus retired ones still held
         self._live_lock = threading.Lock()  # loads run in the thread pool, frees wherever the last holder ends
 
@@ -160,6 +162,8 @@ class Registry:
         self._task = asyncio.create_task(self._loop(), name="registry-refresh")
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -277,10 +281,40 @@ class Registry:
                 self._install(record)
             return self.records[name]
 
+    def request_refresh(self, name: str, seen_generation: int) -> None:
+        """A request saw NOT_FOUND for the version its record pinned: refresh that model in the background
+        (coalesced: one refresh for all the requests that saw the same record, see `refresh_model`)."""
+        task = asyncio.get_running_loop().create_task(self._refresh_quietly(name, seen_generation))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refresh_quietly(self, name: str, seen_generation: int) -> None:
+        try:
+            await self.refresh_model(name, seen_generation=seen_generation)
+        except E.GatewayError:
+            pass  # backend down: the periodic refresh records it; the waiting requests answer 503
+        except Exception:
+            log.exception("background refresh of model %s failed", name)
+
+    async def wait_for_change(self, name: str, generation: int, timeout: float) -> ModelRecord | None:
+        """The model's record once it is newer than `generation`, or None after `timeout` seconds."""
+        current = self.records.get(name)
+        if current is not None and current.generation != generation:
+            return current
+        event = self._changed.setdefault(name, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            return None
+        return self.records.get(name)
+
     def _install(self, record: ModelRecord) -> None:
         self._generation += 1
         record = replace(record, generation=self._generation)
         self.records[record.name] = record
+        event = self._changed.pop(record.name, None)
+        if event is not None:
+            event.set()
         heap.thaw()  # until the versions this change retired are freed (gateway.core.heap says why)
         if self._on_change is not None:
             self._on_change(record)
@@ -343,10 +377,10 @@ class Registry:
         return ModelRecord(name, family, status, served, labels, effective, states, on_disk, share, "; ".join(problems), 0,
                            asset_failures=asset_failures)
 
-    def _load_version(self, family: Family[Any], name: str, version: int, version_dir: Path) -> ServedVersion:
+    def _load_version(self, family: AnyFamily, name: str, version: int, version_dir: Path) -> ServedVersion:
         """In the thread pool: read the manifest and the family's assets of exactly this version."""
         manifest = mf.read_manifest(version_dir)
-        assets = family.load_assets(version_dir, manifest)
+        assets = family.load_assets(version_dir, manifest, self.settings)
         sv = ServedVersion(name, version, version_dir, manifest, assets)
         with self._live_lock:
             self._live_asset_sets += 1

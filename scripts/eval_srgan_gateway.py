@@ -70,11 +70,12 @@ def quality_through_gateway(client, version: int | None) -> dict:
 def latency(client, version_dir: Path, repeats: int) -> dict:
     import tensorflow as tf
 
+    from gateway.core.config import Settings
     from gateway.families import family_for
     from gateway.families.srgan import SrganInputs
 
     family = family_for("srgan")
-    assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
+    assets = family.load_assets(version_dir, mf.read_manifest(version_dir), Settings())
     fn = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
     source = srdata.load(("astronaut",))["astronaut"]  # 512 x 512 natural photo
     rows = {}
@@ -93,11 +94,11 @@ def latency(client, version_dir: Path, repeats: int) -> dict:
         def in_process() -> tuple[float, float]:
             t0 = time.perf_counter()
             inputs = SrganInputs(image=body)
-            arrays = family.preprocess(inputs, assets)
+            prepared = family.preprocess(inputs, assets)
             t1 = time.perf_counter()
-            result = fn(images=tf.constant(arrays["images"]))["images"].numpy()
+            result = fn(images=tf.constant(prepared.arrays["images"]))["images"].numpy()
             t2 = time.perf_counter()
-            unpng(family.postprocess({"images": result}, assets, inputs).image_png)
+            unpng(family.postprocess({"images": result}, assets, inputs, prepared.context).image_png)
             return time.perf_counter() - t0, t2 - t1
 
         in_process()  # warm-up (trace)

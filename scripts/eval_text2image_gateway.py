@@ -100,18 +100,19 @@ def main() -> None:
             latency[f"n{n}_gateway_stages_median_ms"] = {k: round(statistics.median(s[k] for s in stages), 1) for k in stages[0]}
 
     # in-process: the same family unit and the same graph, no HTTP, no gRPC
+    from gateway.core.config import Settings
     from gateway.families.text2image import Text2ImageFamily
 
     fam = Text2ImageFamily()
-    assets = fam.load_assets(vdir, manifest)
+    assets = fam.load_assets(vdir, manifest, Settings())
     loaded = tf.saved_model.load(str(vdir))
     serve = loaded.signatures["serving_default"]
 
     def in_process(n: int) -> None:
         inputs = fam.Inputs(caption=CAPTION, n=n, seed=1)
-        arrays = fam.preprocess(inputs, assets)
-        out = {k: v.numpy() for k, v in serve(**{k: tf.constant(v) for k, v in arrays.items()}).items()}
-        fam.postprocess(out, assets, inputs)
+        prepared = fam.preprocess(inputs, assets)
+        out = {k: v.numpy() for k, v in serve(**{k: tf.constant(v) for k, v in prepared.arrays.items()}).items()}
+        fam.postprocess(out, assets, inputs, prepared.context)
 
     for n in (1, 16):
         latency[f"n{n}_in_process"] = _times(lambda: in_process(n), args.reps)

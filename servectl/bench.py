@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 import typer
 
+from common.repository import default_repository
 from servectl.app import app
 
 
@@ -219,13 +220,14 @@ def direct_requests(model: str, version: int, inputs: Sequence[dict[str, Any]], 
     if mc is None:
         raise typer.BadParameter(f"model {model!r} is not in {servables / repo.CONFIG_NAME}")
     version_dir = repo.resolve_base_path(mc.base_path, servables) / str(version)
-    assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
-    client = Backend(Settings(backend=backend, servables=servables))
+    settings = Settings(backend=backend, servables=servables)
+    assets = family.load_assets(version_dir, mf.read_manifest(version_dir), settings)
+    client = Backend(settings)
     out = []
     for i, one in enumerate(inputs):
         try:
             parsed = family.Inputs.model_validate(one)
-            arrays = family.preprocess(parsed, assets)
+            arrays = family.preprocess(parsed, assets).arrays
         except (ValidationError, GatewayError) as e:
             raise typer.BadParameter(f"inputs #{i + 1} is not valid for {model!r}: {e}") from None
         req = client.build_request(model, version, arrays, family.output_filter(parsed), family.signature_name(parsed))
@@ -318,7 +320,7 @@ def bench(
     model: list[str] = typer.Option(..., "--model", "-m", help="model to load (repeatable)"),
     gateway: str = typer.Option("http://127.0.0.1:8000", help="gateway base URL"),
     backend: Optional[str] = typer.Option(None, help="backend gRPC host:port for the direct comparison (omit to skip it)"),
-    servables: Path = typer.Option(Path("servables"), help="model repository (the direct path preprocesses with the served version's assets)"),
+    servables: Optional[Path] = typer.Option(None, help="model repository (the direct path preprocesses with the served version's assets) (default: $SERVABLES_DIR, else the checkout's servables/)"),
     concurrency: str = typer.Option("1,8,32", help="comma-separated concurrency levels"),
     duration: float = typer.Option(10.0, help="measured seconds per level and path"),
     warmup: float = typer.Option(2.0, help="unmeasured seconds before each measurement"),
@@ -340,7 +342,7 @@ def bench(
     parsed_inputs = [json.loads(inputs)] if inputs else read_inputs_file(inputs_file) if inputs_file else None
     report: dict[str, Any] = {}
     for m in model:
-        results = run_client(bench_model(m, gateway.rstrip("/"), backend, servables.resolve(), parsed_inputs, levels, duration, warmup, api_key, gateway_pid))
+        results = run_client(bench_model(m, gateway.rstrip("/"), backend, (servables or default_repository()).resolve(), parsed_inputs, levels, duration, warmup, api_key, gateway_pid))
         _print(m, results)
         report[m] = [
             {

@@ -118,12 +118,13 @@ def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, A
     """(model call on preprocessed tensors, whole in-process path) for one model version, in a Session with
     the same thread settings as the benchmarked modelserver (so (a) and (b) run the same graph the same way).
     Successive calls, from any thread, take `inputs` in turn, as the served paths' workers do."""
+    from gateway.core.config import Settings
     from gateway.families import family_for
     from modelserver.loader import SavedModelLoader, SessionThreads
 
     family = family_for(model)
     assert family is not None
-    assets = family.load_assets(version_dir, mf.read_manifest(version_dir))
+    assets = family.load_assets(version_dir, mf.read_manifest(version_dir), Settings())
     loader = SavedModelLoader(model, int(version_dir.name), version_dir, threads=SessionThreads(*threads))
     loader.load()
     servable = loader.servable
@@ -132,7 +133,7 @@ def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, A
     sig = servable.signatures[family.signature_name(parsed[0])]
     wanted = family.output_filter(parsed[0]) or list(sig.outputs)
     feeds_for = lambda arr: [(sig.inputs[k].name, v) for k, v in arr.items()]  # noqa: E731
-    feeds = [feeds_for(family.preprocess(p, assets)) for p in parsed]
+    feeds = [feeds_for(family.preprocess(p, assets).arrays) for p in parsed]
     fetches = [sig.outputs[k].name for k in wanted]
     turn = itertools.count()  # next() on a count is atomic under the GIL: threads share it safely
 
@@ -141,8 +142,9 @@ def in_process_calls(model: str, version_dir: Path, inputs: Sequence[dict[str, A
 
     def end_to_end() -> object:
         p = family.Inputs.model_validate(inputs[next(turn) % len(inputs)])
-        out = servable.run(feeds_for(family.preprocess(p, assets)), fetches)
-        return family.postprocess(dict(zip(wanted, out)), assets, p)
+        prepared = family.preprocess(p, assets)
+        out = servable.run(feeds_for(prepared.arrays), fetches)
+        return family.postprocess(dict(zip(wanted, out)), assets, p, prepared.context)
 
     return model_only, end_to_end
 
@@ -235,7 +237,7 @@ def markdown(rows: list[Row], summary: dict[str, Any], meta: dict[str, Any]) -> 
 
 @app.command("bench-suite")
 def bench_suite(
-    servables: Path = typer.Option(Path("servables"), help="model repository (models.config + versions)"),
+    servables: Optional[Path] = typer.Option(None, help="model repository (models.config + versions) (default: $SERVABLES_DIR, else the checkout's servables/)"),
     model: list[str] = typer.Option([], "--model", "-m", help="models to measure (default: every configured model with a version and a family)"),
     backend: Optional[str] = typer.Option(None, help="use this gRPC backend (TF Serving) instead of starting modelserver; CPU of the backend is then not counted"),
     concurrency: str = typer.Option("1,8,32", help="comma-separated concurrency levels"),
@@ -253,7 +255,7 @@ def bench_suite(
     """Benchmark every served model in-process, over direct gRPC and through the gateway (batching off/on)."""
     from gateway.families import family_for
 
-    servables = servables.resolve()
+    servables = (servables or repo_mod.default_repository()).resolve()
     out.mkdir(parents=True, exist_ok=True)
     levels = [int(c) for c in concurrency.split(",") if c.strip()]
     config = repo_mod.read_config(servables / repo_mod.CONFIG_NAME)

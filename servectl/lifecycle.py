@@ -36,9 +36,9 @@ OfflineOpt = typer.Option(False, "--offline", help="edit the files directly even
 
 
 def _repo(path: Optional[Path]) -> Path:
-    from training.export import DEFAULT_REPO  # TF-free module constant
+    from common.repository import default_repository
 
-    return Path(path or DEFAULT_REPO)
+    return Path(path or default_repository())
 
 
 def _fail(message: str, code: int = 1) -> None:

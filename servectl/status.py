@@ -4,6 +4,7 @@ disk honours the contracts (design §3) before a server ever sees it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -13,13 +14,12 @@ from common import manifest as mf
 from common import repository
 from servectl.app import app
 
-DEFAULT_REPO = Path("servables")
 
 
 @app.command()
 def status(
     backend: str = typer.Option("127.0.0.1:8500", help="model server (TF Serving or modelserver) gRPC address"),
-    repo: Path = typer.Option(DEFAULT_REPO, help="model repository holding models.config"),
+    repo: Optional[Path] = typer.Option(None, help="model repository holding models.config (default: $SERVABLES_DIR, else the checkout's servables/)"),
     timeout: float = typer.Option(5.0, help="seconds per RPC"),
 ) -> None:
     """Versions, states and labels of every model in models.config, as the running server reports them."""
@@ -27,6 +27,7 @@ def status(
 
     from protos import get_model_status_pb2, rpc
 
+    repo = repo or repository.default_repository()
     config = repository.read_config(repo / repository.CONFIG_NAME)
     table = Table("model", "version", "state", "labels", "error")
     with grpc.insecure_channel(backend) as channel:
@@ -98,9 +99,9 @@ def validate_repository(repo: Path) -> list[str]:
 
 
 @app.command()
-def validate(repo: Path = typer.Option(DEFAULT_REPO, help="model repository holding models.config")) -> None:
+def validate(repo: Optional[Path] = typer.Option(None, help="model repository holding models.config (default: $SERVABLES_DIR, else the checkout's servables/)")) -> None:
     """Check models.config and every version directory (signature vs contract, manifest, warm-up records)."""
-    problems = validate_repository(repo)
+    problems = validate_repository(repo or repository.default_repository())
     for p in problems:
         typer.echo(f"problem: {p}", err=True)
     if problems:

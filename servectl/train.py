@@ -29,9 +29,9 @@ def train(
             raise typer.BadParameter(f"--set takes KEY=VALUE, got {item!r}")
         options[key.replace("-", "_")] = value
     from servectl import compare as cmp
-    from training.export import DEFAULT_REPO
+    from common.repository import default_repository
 
-    servables = Path(repo or DEFAULT_REPO)
+    servables = Path(repo or default_repository())
     fam = registry.discover().get(family)
     for note in cmp.pin_labelled_versions(servables, fam.models if fam else ()):
         typer.echo(note)

@@ -106,7 +106,7 @@ def tf_thread_flags(intra_op: int, inter_op: int) -> list[str]:
 
 @app.command()
 def up(
-    repo: Path = typer.Option(Path("servables"), help="model repository (models.config + versions)"),
+    repo: Optional[Path] = typer.Option(None, help="model repository (models.config + versions) (default: $SERVABLES_DIR, else the checkout's servables/)"),
     host: str = typer.Option("127.0.0.1", help="interface the gateway listens on"),
     port: int = typer.Option(8000, help="gateway HTTP port"),
     grpc_port: int = typer.Option(8500, help="model server gRPC port"),
@@ -119,7 +119,7 @@ def up(
     """Start the model server and the gateway, print the URLs, train what is missing; Ctrl-C stops all."""
     from training import registry
 
-    repo = repo.resolve()
+    repo = (repo or repository.default_repository()).resolve()
     repo.mkdir(parents=True, exist_ok=True)
     families = registry.discover()
     with repository.RepositoryLock(repo):

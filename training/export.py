@@ -23,11 +23,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from common import assets
 from common import manifest as mf
 from common import repository as repo_mod
 from common.signatures import CONTRACTS, SIGNATURE_KEY, Signature, shapes_compatible
 
-DEFAULT_REPO = Path(os.environ.get("SERVABLES_DIR", Path(__file__).resolve().parent.parent / "servables"))
 TMP_PREFIX = ".tmp-export-"
 
 
@@ -186,7 +186,7 @@ def next_version(model_dir: Path) -> int:
 
 def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
     """Write, check and atomically publish one version; returns its number and path."""
-    repo = Path(repo or DEFAULT_REPO)
+    repo = Path(repo or repo_mod.default_repository())
     contract = spec.signature or CONTRACTS[spec.model]
     model_dir = repo / spec.model
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -235,18 +235,13 @@ def publish(spec: ExportSpec, repo: Path | None = None) -> Published:
 
 
 def check_gateway_assets(version_dir: Path, model: str) -> None:
-    """The gateway family's own `load_assets` on the new version, before it is published: TF Serving's
-    default policy unloads the previous version as soon as this one loads, so a version whose assets the
-    gateway cannot read would take the model offline. Models without a gateway family are not checked."""
-    from gateway.families import family_for
-
-    family = family_for(model)
-    if family is None:
-        return
+    """The family's asset reader (`common.assets`, the one the gateway serves with) on the new version, before
+    it is published: TF Serving's default policy unloads the previous version as soon as this one loads, so a
+    version whose assets the gateway cannot read would take the model offline."""
     try:
-        family.load_assets(version_dir, mf.read_manifest(version_dir))
+        assets.check(version_dir, mf.read_manifest(version_dir))
     except Exception as e:
-        raise ExportError(f"{model}: the gateway family {family.name!r} cannot load this version's assets: {e}") from e
+        raise ExportError(f"{model}: the gateway cannot load this version's assets: {e}") from e
 
 
 def _json_default(o: Any) -> Any:

@@ -1,9 +1,9 @@
-"""THE mapping of failures to HTTP, side by side with the gRPC status -> domain error table.
+"""THE mapping of failures to HTTP responses (the HTTP edge of the gateway).
 
-Handlers, families, the registry and the backend client raise domain errors (`gateway.errors`); only this
-module turns them into responses. Both tables live here so they cannot drift apart (KServe's REST and
-gRPC tables did): `tests/gateway/test_errors.py` checks that every gRPC code lands on an HTTP status that
-agrees with gRPC's canonical HTTP mapping, and that domain -> gRPC -> domain round-trips.
+Handlers, families, the registry and the backend client raise domain errors (`gateway.errors`), each with
+its HTTP status as a class attribute; only this module turns them into responses. The gRPC side of the
+same errors is `gateway.grpc_status`, below this layer (the backend client uses it);
+`tests/gateway/test_grpc_status.py` checks that the two agree with gRPC's canonical HTTP mapping.
 
 Every error leaves as `{"error": {"code", "message", "request_id"}}`, with `Retry-After` on 503; never a
 stack trace (unexpected exceptions are logged with their traceback and answered with a generic 500).
@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
-import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -25,86 +24,8 @@ from gateway.api.responses import ORJSONResponse
 
 log = logging.getLogger("gateway.errors")
 
-# Domain error -> HTTP status. The status also sits on each class (`GatewayError.status`, what the lead's
-# interface exposes); this table is the reviewed list, and the test asserts the two agree.
-HTTP_STATUS: dict[type[E.GatewayError], int] = {
-    E.BadRequest: 400,
-    E.Unauthorized: 401,
-    E.Forbidden: 403,
-    E.ModelNotFound: 404,
-    E.ServableNotFound: 404,
-    E.Conflict: 409,
-    E.PayloadTooLarge: 413,
-    E.UnsupportedMediaType: 415,
-    E.InvalidInput: 422,
-    E.GatewayError: 500,
-    E.BackendError: 502,
-    E.ModelNotReady: 503,
-    E.BackendUnavailable: 503,
-    E.BackendTimeout: 504,
-}
-
-# gRPC status of a backend call -> domain error (design §6 codes). NOT_FOUND is refined by the pipeline
-# with GetModelStatus: unknown model -> 404, still loading / mid-swap -> retry, then 503 + Retry-After.
-GRPC_TO_DOMAIN: dict[grpc.StatusCode, type[E.GatewayError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: E.InvalidInput,
-    grpc.StatusCode.OUT_OF_RANGE: E.InvalidInput,
-    grpc.StatusCode.NOT_FOUND: E.ServableNotFound,
-    grpc.StatusCode.FAILED_PRECONDITION: E.BackendError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: E.PayloadTooLarge,
-    grpc.StatusCode.UNAVAILABLE: E.BackendUnavailable,
-    grpc.StatusCode.CANCELLED: E.BackendUnavailable,
-    grpc.StatusCode.ABORTED: E.BackendUnavailable,
-    grpc.StatusCode.DEADLINE_EXCEEDED: E.BackendTimeout,
-    grpc.StatusCode.UNAUTHENTICATED: E.BackendError,
-    grpc.StatusCode.PERMISSION_DENIED: E.BackendError,
-    grpc.StatusCode.UNIMPLEMENTED: E.BackendError,
-    grpc.StatusCode.INTERNAL: E.BackendError,
-    grpc.StatusCode.UNKNOWN: E.BackendError,
-    grpc.StatusCode.DATA_LOSS: E.BackendError,
-    grpc.StatusCode.ALREADY_EXISTS: E.BackendError,
-}
-
-# Domain error -> gRPC status, for anything that answers in gRPC on the gateway's behalf.
-DOMAIN_TO_GRPC: dict[type[E.GatewayError], grpc.StatusCode] = {
-    E.BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
-    E.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
-    E.Unauthorized: grpc.StatusCode.UNAUTHENTICATED,
-    E.Forbidden: grpc.StatusCode.PERMISSION_DENIED,
-    E.ModelNotFound: grpc.StatusCode.NOT_FOUND,
-    E.ServableNotFound: grpc.StatusCode.NOT_FOUND,
-    E.Conflict: grpc.StatusCode.ABORTED,
-    E.PayloadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    E.UnsupportedMediaType: grpc.StatusCode.INVALID_ARGUMENT,
-    E.ModelNotReady: grpc.StatusCode.UNAVAILABLE,
-    E.BackendUnavailable: grpc.StatusCode.UNAVAILABLE,
-    E.BackendTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
-    E.BackendError: grpc.StatusCode.INTERNAL,
-    E.GatewayError: grpc.StatusCode.INTERNAL,
-}
-
 # Plain HTTP errors raised by the framework (unknown route, wrong method) -> error code.
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_input", 503: "unavailable"}
-
-
-def http_status(error: E.GatewayError) -> int:
-    for cls in type(error).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return 500
-
-
-def from_grpc(code: grpc.StatusCode, details: str, *, what: str) -> E.GatewayError:
-    """A backend failure as a domain error; `what` says which call failed (kept in the message)."""
-    cls = GRPC_TO_DOMAIN.get(code, E.BackendError)
-    message = f"{what}: {details}" if details else f"{what}: backend answered {code.name}"
-    if cls is E.BackendUnavailable:
-        message = f"{what}: the model backend is unavailable ({details or code.name}); retry shortly"
-    elif cls is E.BackendTimeout:
-        message = f"{what}: the model backend did not answer within the deadline"
-    elif cls is E.PayloadTooLarge:
-        message = f"{what}: message exceeds the backend's size limit ({details})"
-    return cls(message)
 
 
 def error_body(code: str, message: str, request_id: str) -> dict[str, Any]:
@@ -155,7 +76,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(E.GatewayError)
     async def _domain(request: Request, exc: E.GatewayError) -> ORJSONResponse:
-        status = http_status(exc)
+        status = exc.status
         retry = exc.retry_after
         if status == 503 and retry is None and isinstance(exc, E.ModelNotReady):
             retry = request.app.state.settings.loading_retry_after_s

@@ -12,8 +12,7 @@ Pure ASGI (not BaseHTTPMiddleware) because it sits on the hot path of every /pre
   stage timings, error code — the route fills `request.state.log`. The record is made without
   `Logger.info`'s caller lookup (a stack walk per request; the line says where it comes from).
 - An exception escaping everything becomes a JSON 500 without a stack trace (the trace goes to the log).
-The request id, the /predict request counter, the access line and the last-resort 500 are module functions:
-`gateway.api.fast_predict` (POST /predict answered without the ASGI cycle) does the same with the same code.
+Every request passes it: POST /predict has one route and no path around the app's middleware stack.
 """
 
 from __future__ import annotations

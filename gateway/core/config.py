@@ -2,23 +2,26 @@
 (never at import time: tests and `python -m gateway` build several apps with different settings).
 
 Lists accept a comma-separated string (`GATEWAY_API_KEYS=k1,k2`) or JSON; `canary_shares` is JSON
-(`GATEWAY_CANARY_SHARES='{"antispam": 0.1}'`). Every limit lives here and is documented in docs/gateway.md.
+(`GATEWAY_CANARY_SHARES='{"antispam": 0.1}'`). Every limit lives here, the families' included: a family
+reads its limits from the Settings the registry hands to its `load_assets`, never from the environment.
+The configuration table of docs/gateway.md is generated from these fields (`python -m gateway.core.config`);
+a test fails when it is stale.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from gateway.batching import BatchPolicy
+from common.repository import DEFAULT_REPOSITORY
 
 MiB = 1 << 20
 PLACEHOLDER_TOKENS = {"changethis", "change-me", "changeme", "secret", "admin"}
-DEFAULT_SERVABLES = Path(__file__).resolve().parents[2] / "servables"
 
 
 def _split_list(value: Any) -> Any:
@@ -31,6 +34,16 @@ def _split_list(value: Any) -> Any:
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
     return value
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How one model's requests are merged (gateway/batching.py): the settings' defaults with the model's override."""
+
+    enabled: bool
+    max_batch_size: int  # rows, not requests
+    max_latency_ms: float
+    send_when_idle: bool = True  # False: always wait up to max_latency_ms for batch-mates (fixed window)
 
 
 class BatchOverride(BaseModel):
@@ -60,7 +73,7 @@ class Settings(BaseSettings):
         "localhost:8500",
         description="gRPC backend: `host:port`, a comma-separated list (balanced round robin), or a gRPC target: `dns:///tfs:8500` (every address of the name, re-resolved), `dns://dns-server:53/tfs:8500`, `ipv4:10.0.0.1:8500,10.0.0.2:8500`",
     )
-    servables: Path = Field(DEFAULT_SERVABLES, description="model repository holding models.config and the version directories")
+    servables: Path = Field(DEFAULT_REPOSITORY, description="model repository holding models.config and the version directories")
     backend_timeout_s: float = Field(30.0, gt=0, description="deadline of one Predict call (all retries included)")
     status_timeout_s: float = Field(2.0, gt=0, description="deadline of GetModelStatus / metadata calls")
     reload_timeout_s: float = Field(30.0, gt=0, description="deadline of HandleReloadConfigRequest")
@@ -79,7 +92,6 @@ class Settings(BaseSettings):
 
     # --- limits
     max_body_bytes: int = Field(16 * MiB, ge=1024, description="largest request body (JSON or multipart); larger -> 413")
-    fast_predict: bool = Field(True, description="answer plain JSON POST /predict requests without the ASGI cycle (gateway.api.fast_predict); false: every request takes the ASGI stack")
     max_form_fields: int = Field(32, ge=1, description="largest number of multipart fields")
     max_form_files: int = Field(32, ge=1, description="largest number of multipart files (the classifiers take batches of up to 32 images)")
     hook_threads: int = Field(4, ge=1, description="thread pool for family hooks and asset loading")
@@ -110,7 +122,9 @@ class Settings(BaseSettings):
     admin_load_timeout_s: float = Field(120.0, gt=0, description="how long a label move waits for its version to become AVAILABLE")
 
     # --- batching (gateway/batching.py): defaults for every batchable model, `batching` overrides per model
-    batching_enabled: bool = Field(False, description="merge concurrent requests of batchable families (antispam, vgg16, inception_v3)")
+    batching_enabled: bool = Field(
+        True, description="merge concurrent requests of batchable families (antispam, vgg16, inception_v3); a lone request is sent at once"
+    )
     batch_max_size: int = Field(32, ge=1, description="largest merged batch, in rows (a request with more rows is sent alone)")
     batch_max_latency_ms: float = Field(2.0, ge=0, description="longest a request waits in the queue for batch-mates while a batch is in flight")
     batch_send_when_idle: bool = Field(
@@ -120,6 +134,27 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='per-model overrides, JSON: `{"antispam": {"enabled": true, "max_batch_size": 64, "max_latency_ms": 1, "send_when_idle": true}}`',
     )
+
+    # --- family limits (read by each family's load_assets; a request over a limit gets a 4xx naming it)
+    antispam_max_chars: int = Field(5000, ge=1, description="antispam: longest message, in characters (413 above)")
+    antispam_max_texts: int = Field(64, ge=1, description="antispam: most messages in one request (413 above)")
+    image_max_batch: int = Field(32, ge=1, description="vgg16 / inception_v3: most images in one request (413 above)")
+    image_max_pixels: int = Field(40_000_000, ge=1, description="every image input: most pixels (width x height) of a decoded image, checked from the header")
+    image_max_side: int = Field(12_000, ge=1, description="every image input: longest side in pixels")
+    image_max_bytes: int = Field(25 * MiB, ge=1, description="every image input: largest encoded image")
+    unet_max_side: int = Field(512, ge=16, description="unet: in-plane side the model is run at, at most (larger planes are centre-cropped)")
+    unet_max_input_side: int = Field(1024, ge=16, description="unet: longest in-plane side of an upload (larger ones are refused)")
+    unet_max_slices: int = Field(512, ge=1, description="unet: most axial slices of a NIfTI volume")
+    unet_max_voxels: int = Field(24_000_000, ge=1, description="unet: most voxels of one modality")
+    srgan_tile_threshold: int = Field(800, ge=1, description="srgan: longer input side above which the image is cut into tiles")
+    srgan_tile_size: int = Field(256, ge=16, description="srgan: tile side in input pixels when tiling")
+    srgan_tile_overlap: int = Field(32, ge=0, description="srgan: overlap between tiles (raised to the model's receptive radius)")
+    srgan_max_output_pixels: int = Field(25_000_000, ge=1, description="srgan: most output pixels (4W x 4H)")
+    srgan_min_side: int = Field(16, ge=1, description="srgan: shortest input side accepted")
+    srgan_png_compress_level: int = Field(1, ge=0, le=9, description="srgan: zlib level of the PNGs returned (1: fast, larger)")
+    text2image_max_images: int = Field(16, ge=1, description="text2image: most images (`n`) per request")
+    text2image_max_steps: int = Field(16, ge=2, description="text2image: most frames of an interpolation strip")
+    text2image_max_tokens: int = Field(50, ge=1, description="text2image: most word tokens per caption")
 
     @field_validator("api_keys", "cors_origins", "family_modules", mode="before")
     @classmethod
@@ -133,6 +168,12 @@ class Settings(BaseSettings):
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"canary share of {model!r} must be within 0..1, got {share}")
         return value
+
+    @model_validator(mode="after")
+    def _srgan_tiles(self) -> "Settings":
+        if self.srgan_tile_overlap >= self.srgan_tile_size:
+            raise ValueError(f"srgan_tile_overlap ({self.srgan_tile_overlap}, GATEWAY_SRGAN_TILE_OVERLAP) must be below srgan_tile_size ({self.srgan_tile_size})")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_token(self) -> "Settings":
@@ -161,3 +202,23 @@ class Settings(BaseSettings):
     @property
     def config_path(self) -> Path:
         return Path(self.servables) / "models.config"
+
+
+def settings_table() -> str:
+    """The Markdown table of every `GATEWAY_*` variable: docs/gateway.md carries it (a test compares)."""
+    rows = ["| variable | default | bounds | what |", "| --- | --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, Path):
+            default = "checkout's `servables/`" if default == DEFAULT_REPOSITORY else str(default)
+        elif isinstance(default, SecretStr):
+            default = "(set)"
+        shown = "(unset)" if default in (None, [], {}) else f"`{json.dumps(default) if isinstance(default, (bool, list, dict)) else default}`"
+        bounds = " ".join(f"{sym} {getattr(m, attr)}" for m in field.metadata for attr, sym in
+                          (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")) if getattr(m, attr, None) is not None)
+        rows.append(f"| `GATEWAY_{name.upper()}` | {shown} | {bounds} | {(field.description or '').replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -3,10 +3,10 @@
 import importlib
 import pkgutil
 
-from gateway.families.base import FAMILIES, Family, UploadedFile, family_for, register
+from gateway.families.base import FAMILIES, AnyFamily, Family, Prepared, UploadedFile, family_for, register
 
 for _m in pkgutil.iter_modules(__path__):
     if _m.name != "base":
         importlib.import_module(f"{__name__}.{_m.name}")
 
-__all__ = ["FAMILIES", "Family", "UploadedFile", "family_for", "register"]
+__all__ = ["FAMILIES", "AnyFamily", "Family", "Prepared", "UploadedFile", "family_for", "register"]

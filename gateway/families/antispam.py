@@ -10,28 +10,26 @@ the timings of normalise+jieba and lookup). Per text: `label`, `spam_probability
 `unknown_ratio` (share of tokens outside the vocabulary; 1.0 for a text with no token at all, which is
 read as one unknown token). With `text`, the verdict's fields are also given at the top level.
 Refused: empty or whitespace-only text (422), non-string (422), more than max_chars characters (413),
-more than max_texts texts (413). Limits (env, read when a version's assets load):
-GATEWAY_ANTISPAM_MAX_CHARS (5000), GATEWAY_ANTISPAM_MAX_TEXTS (64).
+more than max_texts texts (413). Limits: Settings `antispam_max_chars` (5000) and `antispam_max_texts` (64).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from common.manifest import assets_dir
-from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, get_segmenter, lookup_batch, tokenize
+from common import assets as readers
+from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, lookup_batch, tokenize
 from gateway import errors as E
-from gateway.families.base import Family, register
+from gateway.core.config import Settings
+from gateway.families.base import Family, Prepared, register
 
-LABELS = ("spam", "pass")  # index = class id of the servable's `probabilities`
+LABELS: tuple[Literal["spam"], Literal["pass"]] = ("spam", "pass")  # index = class id of the servable's `probabilities`
 
 
 @dataclass(frozen=True)
@@ -40,15 +38,8 @@ class AntispamLimits:
     max_texts: int = 64
 
     @classmethod
-    def from_env(cls) -> "AntispamLimits":
-        d = cls()
-        values = {}
-        for f in d.__dataclass_fields__:
-            raw = os.environ.get(f"GATEWAY_ANTISPAM_{f.upper()}")
-            values[f] = int(raw) if raw else getattr(d, f)
-            if values[f] < 1:
-                raise ValueError(f"GATEWAY_ANTISPAM_{f.upper()} must be >= 1, got {values[f]}")
-        return cls(**values)
+    def from_settings(cls, settings: Settings) -> "AntispamLimits":
+        return cls(max_chars=settings.antispam_max_chars, max_texts=settings.antispam_max_texts)
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,6 @@ class AntispamInputs(BaseModel):
     text: StrictStr | None = Field(None, description="one raw message (Chinese text, unsegmented)")
     texts: list[StrictStr] | None = Field(None, description="several raw messages (at most 64), answered in order")
     debug: StrictBool = Field(False, description="add the tokens and the normalise+jieba / lookup timings")
-    _stash: dict[str, Any] = PrivateAttr(default_factory=dict)  # preprocess -> postprocess of one request
 
     @model_validator(mode="after")
     def _one_of(self) -> "AntispamInputs":
@@ -78,6 +68,15 @@ class AntispamInputs(BaseModel):
 
     def all_texts(self) -> list[str]:
         return [self.text] if self.text is not None else list(self.texts or [])
+
+
+@dataclass(frozen=True)
+class AntispamContext:
+    """What postprocess needs of one request: each text's tokens and ids, and the stage timings for debug."""
+
+    tokens: list[list[str]]
+    ids: list[np.ndarray]
+    stage_ms: dict[str, float]
 
 
 class Verdict(BaseModel):
@@ -99,7 +98,7 @@ class AntispamOutputs(BaseModel):
 
 
 @register
-class AntispamFamily(Family[AntispamAssets]):
+class AntispamFamily(Family[AntispamAssets, AntispamInputs, AntispamContext]):
     name = "antispam"
     models = ("antispam",)
     Inputs = AntispamInputs
@@ -109,21 +108,11 @@ class AntispamFamily(Family[AntispamAssets]):
     pad_values = {"x": 0.0}  # zero vectors: the servable's mask skips them (word vectors are never all zero)
     light_hooks = True  # jieba + lookup of a message take ~0.3 ms: less than a thread hop on a busy machine
 
-    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> AntispamAssets:
-        extra = assets_dir(version_dir)
-        pre = manifest.get("preprocessing") or json.loads((extra / "preprocessing.json").read_text())
-        vocab = Vocabulary.from_text((extra / pre.get("vocab_file", "vocab.txt")).read_text(encoding="utf-8"))
-        vectors = np.load(extra / pre.get("vectors_file", "vectors.npy")).astype(np.float32, copy=False)
-        dim = int(pre.get("dim", 200))
-        if vectors.shape != (len(vocab), dim):
-            raise ValueError(f"{version_dir}: vectors {vectors.shape} do not match vocabulary {len(vocab)} x dim {dim}")
-        if not np.all(np.abs(vectors).sum(axis=1) > 0):
-            raise ValueError(f"{version_dir}: a word vector is all zeros (it would be masked as padding)")
-        user_dict = pre.get("user_dict_file")
-        segmenter = get_segmenter(extra / user_dict if user_dict else None)
-        return AntispamAssets(vocab, vectors, TextPolicy.from_dict(pre.get("policy", {})), segmenter, AntispamLimits.from_env())
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any], settings: Settings) -> AntispamAssets:
+        files = readers.read_antispam(version_dir, manifest)
+        return AntispamAssets(files.vocab, files.vectors, files.policy, files.segmenter, AntispamLimits.from_settings(settings))
 
-    def preprocess(self, inputs: AntispamInputs, assets: AntispamAssets) -> dict[str, np.ndarray]:  # type: ignore[override]
+    def preprocess(self, inputs: AntispamInputs, assets: AntispamAssets) -> Prepared[AntispamContext]:
         texts = inputs.all_texts()
         lim = assets.limits
         if len(texts) > lim.max_texts:
@@ -140,13 +129,11 @@ class AntispamFamily(Family[AntispamAssets]):
         ids = [assets.vocab.encode(tok) for tok in tokens]
         x = lookup_batch(ids, assets.vectors)
         t2 = time.perf_counter()
-        inputs._stash.update(tokens=tokens, ids=ids, stage_ms={"normalise_jieba": (t1 - t0) * 1e3, "lookup": (t2 - t1) * 1e3})
-        return {"x": x}
+        return Prepared({"x": x}, AntispamContext(tokens, ids, {"normalise_jieba": (t1 - t0) * 1e3, "lookup": (t2 - t1) * 1e3}))
 
-    def postprocess(self, outputs: dict[str, np.ndarray], assets: AntispamAssets, inputs: AntispamInputs) -> AntispamOutputs:  # type: ignore[override]
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: AntispamAssets, inputs: AntispamInputs, context: AntispamContext) -> AntispamOutputs:
         probs = np.asarray(outputs["probabilities"], dtype=np.float32)
-        stash = inputs._stash  # a private attribute: each access is a slow lookup in pydantic
-        tokens, ids = stash["tokens"], stash["ids"]
+        tokens, ids = context.tokens, context.ids
         if probs.shape != (len(tokens), 2):
             raise E.BackendError(f"servable returned probabilities of shape {probs.shape}, expected ({len(tokens)}, 2)")
         # model_construct: every value is computed here with the declared type, so validating it again (per
@@ -169,5 +156,5 @@ class AntispamFamily(Family[AntispamAssets]):
             out.label, out.spam_probability, out.n_tokens = first.label, first.spam_probability, first.n_tokens
             out.unknown_ratio, out.tokens = first.unknown_ratio, first.tokens
         if inputs.debug:
-            out.stage_ms = {k: round(v, 3) for k, v in stash["stage_ms"].items()}
+            out.stage_ms = {k: round(v, 3) for k, v in context.stage_ms.items()}
         return out

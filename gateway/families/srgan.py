@@ -11,34 +11,35 @@ margin is at least the generator's receptive radius (from the manifest), so tile
 run. A separate hard limit on output pixels (`max_output_pixels`) refuses what would not fit in memory.
 
 Alpha: the generator sees RGB only; an input alpha channel that is not fully opaque is upscaled bicubically
-and re-attached (RGBA PNG out). Limits are read from `GATEWAY_SRGAN_*` when a version's assets load.
+and re-attached (RGBA PNG out). Limits: Settings `srgan_*` (tiling) and `image_*` (decoding).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from common import assets as readers
 from common import superres as sr
 from common.images import ACCEPTED_TEXT, ImageDecodeError, ImageLimits, decode_image
 from gateway import errors as E
-from gateway.families.base import Family, UploadedFile, decode_base64_field, register
-from gateway.families.images import decode_error  # the classifier family's mapping: same input, same status
+from gateway.core.config import Settings
+from gateway.families.base import Family, Prepared, UploadedFile, decode_base64_field, register
+from gateway.families.images import decode_error, image_limits  # the classifier family's: same input, same answer
 
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
 class SrganLimits:
-    """Tiling and size limits (LR = input pixels). Env: GATEWAY_SRGAN_<FIELD> in upper case."""
+    """Tiling and size limits (LR = input pixels): Settings `srgan_<field>`."""
 
     tile_threshold: int = 800  # longer input side above which tiling starts
     tile_size: int = 256  # tile side (input pixels) when tiling
@@ -48,13 +49,8 @@ class SrganLimits:
     png_compress_level: int = 1  # zlib level of the PNGs returned (1: fast, larger)
 
     @classmethod
-    def from_env(cls) -> "SrganLimits":
-        d = cls()
-        values = {f: int(os.environ.get(f"GATEWAY_SRGAN_{f.upper()}", getattr(d, f))) for f in d.__dataclass_fields__}
-        limits = cls(**values)
-        if not 0 <= limits.tile_overlap < limits.tile_size or limits.min_side < 1 or limits.tile_threshold < 1:
-            raise ValueError(f"SRGAN settings need 0 <= tile_overlap < tile_size, min_side >= 1, tile_threshold >= 1; got {limits}")
-        return limits
+    def from_settings(cls, settings: Settings) -> "SrganLimits":
+        return cls(**{f: getattr(settings, f"srgan_{f}") for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -72,14 +68,19 @@ class SrganInputs(BaseModel):
     image: bytes = Field(description="the image: JPEG, PNG, WebP, BMP, GIF (first frame) or TIFF; base64 in JSON")
     compare: bool = Field(False, description="also return the bicubic x4 upscale (the baseline the model is measured against)")
 
-    _rgb: np.ndarray | None = PrivateAttr(None)
-    _alpha: np.ndarray | None = PrivateAttr(None)
-    _plan: sr.TilePlan | None = PrivateAttr(None)
-
     @field_validator("image", mode="before")
     @classmethod
     def _b64(cls, value: Any) -> Any:
         return decode_base64_field(value, "the image")
+
+
+@dataclass(frozen=True)
+class SrganContext:
+    """What postprocess needs of one request: the decoded input (for the bicubic baseline and the alpha) and the tile plan."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    plan: sr.TilePlan
 
 
 class SrganOutputs(BaseModel):
@@ -113,7 +114,7 @@ def _parse_bool(name: str, value: str) -> bool:
 
 
 @register
-class SrganFamily(Family[SrganAssets]):
+class SrganFamily(Family[SrganAssets, SrganInputs, SrganContext]):
     name = "srgan"
     models = ("srgan",)
     Inputs = SrganInputs
@@ -121,19 +122,17 @@ class SrganFamily(Family[SrganAssets]):
     file_fields = ("image",)
     example = {"image": _example_png(), "compare": True}
 
-    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> SrganAssets:
-        pre = manifest.get("preprocessing", {})
-        scale = int(pre.get("scale", sr.SCALE))
-        if scale != sr.SCALE:
-            raise ValueError(f"{version_dir}: manifest scale {scale} != {sr.SCALE}, the scale this family serves")
-        limits = SrganLimits.from_env()
-        margin = max(int(pre.get("receptive_radius_lr", 0)), limits.tile_overlap // 4)
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any], settings: Settings) -> SrganAssets:
+        files = readers.read_srgan(version_dir, manifest)
+        scale = files.scale
+        limits = SrganLimits.from_settings(settings)
+        margin = max(files.receptive_radius_lr, limits.tile_overlap // 4)
         overlap = max(limits.tile_overlap, 2 * margin + 8)
         if overlap >= limits.tile_size:
             raise ValueError(f"tile_size {limits.tile_size} too small for the model's receptive radius {margin} (overlap {overlap})")
-        return SrganAssets(scale, margin, overlap, limits, ImageLimits())
+        return SrganAssets(scale, margin, overlap, limits, image_limits(settings))
 
-    def parse_multipart(self, fields: dict[str, str], files: list[UploadedFile]) -> BaseModel:
+    def parse_multipart(self, fields: dict[str, str], files: list[UploadedFile]) -> SrganInputs:
         images = [f for f in files if f.field == "image"]
         others = sorted({f.field for f in files} - {"image"})
         if others:
@@ -146,8 +145,7 @@ class SrganFamily(Family[SrganAssets]):
         compare = _parse_bool("compare", fields["compare"]) if "compare" in fields else False
         return SrganInputs(image=images[0].data, compare=compare)
 
-    def preprocess(self, inputs: BaseModel, assets: SrganAssets) -> dict[str, np.ndarray]:
-        assert isinstance(inputs, SrganInputs)
+    def preprocess(self, inputs: SrganInputs, assets: SrganAssets) -> Prepared[SrganContext]:
         limits = assets.limits
         try:
             decoded = decode_image(inputs.image, assets.image_limits, keep_alpha=True)
@@ -170,22 +168,20 @@ class SrganFamily(Family[SrganAssets]):
             plan = sr.plan_tiles(h, w, max(h, w), 0, 0)
         else:
             plan = sr.plan_tiles(h, w, limits.tile_size, assets.overlap, assets.margin)
-        inputs._rgb, inputs._alpha, inputs._plan = rgb, alpha, plan
-        return {"images": sr.to_model_range(sr.cut_tiles(rgb, plan))}
+        return Prepared({"images": sr.to_model_range(sr.cut_tiles(rgb, plan))}, SrganContext(rgb, alpha, plan))
 
-    def postprocess(self, outputs: dict[str, np.ndarray], assets: SrganAssets, inputs: BaseModel) -> BaseModel:
-        assert isinstance(inputs, SrganInputs) and inputs._plan is not None and inputs._rgb is not None
-        plan, s = inputs._plan, assets.scale
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: SrganAssets, inputs: SrganInputs, context: SrganContext) -> SrganOutputs:
+        plan, s = context.plan, assets.scale
         tiles = np.asarray(outputs["images"])
         expected = (plan.count, plan.tile_h * s, plan.tile_w * s, 3)
         if tiles.shape != expected:
             raise E.BackendError(f"backend returned images of shape {list(tiles.shape)}, expected {list(expected)}")
         rgb = sr.from_model_range(sr.blend_tiles(tiles, plan, s))
-        out = sr.attach_alpha(rgb, inputs._alpha, s)
+        out = sr.attach_alpha(rgb, context.alpha, s)
         level = assets.limits.png_compress_level
         bicubic = None
         if inputs.compare:
-            lr = inputs._rgb if inputs._alpha is None else np.concatenate([inputs._rgb, inputs._alpha[..., None]], -1)
+            lr = context.rgb if context.alpha is None else np.concatenate([context.rgb, context.alpha[..., None]], -1)
             bicubic = base64.b64encode(encode_png(sr.upscale_bicubic(lr, s), level)).decode()
         return SrganOutputs(
             image_png=base64.b64encode(encode_png(out, level)).decode(),
@@ -193,7 +189,7 @@ class SrganFamily(Family[SrganAssets]):
             height=out.shape[0],
             input_width=plan.width,
             input_height=plan.height,
-            alpha=inputs._alpha is not None,
+            alpha=context.alpha is not None,
             tiles=plan.count,
             bicubic_png=bicubic,
         )

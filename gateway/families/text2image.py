@@ -8,8 +8,7 @@ moving from caption to caption2 in `steps` frames (the SavedModel's `interpolate
 Tokenisation is `common.captions`, the same code the model was trained with, over the vocabulary asset of
 the served version. Unknown words become <UNK> and are reported back; a caption with no known word is
 refused (the picture would say nothing about it).
-Limits (env, read when a version's assets load): GATEWAY_TEXT2IMAGE_MAX_IMAGES (16), _MAX_STEPS (16),
-_MAX_TOKENS (50).
+Limits: Settings `text2image_max_images` (16), `text2image_max_steps` (16), `text2image_max_tokens` (50).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +25,13 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.captions import MAX_TOKENS, VOCAB_ASSET, CaptionError, Encoded, Vocabulary, images_to_uint8, pad_batch
-from common.manifest import assets_dir
+from common import assets as readers
+from common.assets import INTERPOLATE_SIGNATURE
+from common.captions import MAX_TOKENS, CaptionError, Encoded, Vocabulary, images_to_uint8, pad_batch
 from gateway import errors as E
-from gateway.families.base import Family, register
+from gateway.core.config import Settings
+from gateway.families.base import Family, Prepared, register
 
-INTERPOLATE_SIGNATURE = "interpolate"
 GRID_GAP = 2  # pixels between images in the grid PNG
 SEED_MAX = 2**63 - 1
 
@@ -44,9 +43,8 @@ class Text2ImageLimits:
     max_tokens: int = MAX_TOKENS
 
     @classmethod
-    def from_env(cls) -> "Text2ImageLimits":
-        d = cls()
-        return cls(**{f: int(os.environ.get(f"GATEWAY_TEXT2IMAGE_{f.upper()}", getattr(d, f))) for f in d.__dataclass_fields__})
+    def from_settings(cls, settings: Settings) -> "Text2ImageLimits":
+        return cls(**{f: getattr(settings, f"text2image_{f}") for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,15 @@ class Text2ImageInputs(BaseModel):
     @classmethod
     def _ints(cls, value: Any, info: Any) -> Any:
         return _strict_int(info.field_name, value)
+
+
+@dataclass(frozen=True)
+class Text2ImageContext:
+    """What postprocess needs of one request: the seed used (drawn when the user sent none) and the encoded captions."""
+
+    seed: int
+    first: Encoded
+    second: Encoded | None
 
 
 class Text2ImageOutputs(BaseModel):
@@ -126,58 +133,59 @@ def _encode(field: str, caption: str, assets: Text2ImageAssets) -> Encoded:
 
 
 @register
-class Text2ImageFamily(Family[Text2ImageAssets]):
+class Text2ImageFamily(Family[Text2ImageAssets, Text2ImageInputs, Text2ImageContext]):
     name = "text2image"
     models = ("text2image",)
     Inputs = Text2ImageInputs
     Outputs = Text2ImageOutputs
     example = {"caption": "the petals on this flower are white with a yellow center", "n": 4, "seed": 42}
 
-    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> Text2ImageAssets:
-        pre = manifest.get("preprocessing", {})
-        vocab = Vocabulary.load(assets_dir(version_dir) / pre.get("vocabulary_asset", VOCAB_ASSET))
-        z_dim = int(pre["z_dim"])
-        return Text2ImageAssets(vocab, z_dim, INTERPOLATE_SIGNATURE in manifest.get("signatures_extra", []), Text2ImageLimits.from_env())
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any], settings: Settings) -> Text2ImageAssets:
+        files = readers.read_text2image(version_dir, manifest)
+        return Text2ImageAssets(files.vocab, files.z_dim, files.interpolate, Text2ImageLimits.from_settings(settings))
 
-    def signature_name(self, inputs: Text2ImageInputs) -> str:  # type: ignore[override]
+    def signature_name(self, inputs: Text2ImageInputs) -> str:
         return INTERPOLATE_SIGNATURE if inputs.caption2 is not None else "serving_default"
 
-    def preprocess(self, inputs: Text2ImageInputs, assets: Text2ImageAssets) -> dict[str, np.ndarray]:  # type: ignore[override]
+    def preprocess(self, inputs: Text2ImageInputs, assets: Text2ImageAssets) -> Prepared[Text2ImageContext]:
         lim = assets.limits
         if inputs.seed is None:
-            inputs.seed = secrets.randbits(63)  # returned in the outputs, so even a random request is reproducible
+            seed = secrets.randbits(63)  # returned in the outputs, so even a random request is reproducible
         elif not 0 <= inputs.seed <= SEED_MAX:
             raise E.InvalidInput(f"seed must be an integer from 0 to {SEED_MAX}, got {inputs.seed}")
+        else:
+            seed = inputs.seed
         first = _encode("caption", inputs.caption, assets)
         if inputs.caption2 is None:
             if not 1 <= inputs.n <= lim.max_images:
                 raise E.InvalidInput(f"n must be from 1 to {lim.max_images} images, got {inputs.n}")
-            return {"caption_ids": pad_batch([first.ids] * inputs.n), "z": z_for_seed(inputs.seed, inputs.n, assets.z_dim)}
+            arrays = {"caption_ids": pad_batch([first.ids] * inputs.n), "z": z_for_seed(seed, inputs.n, assets.z_dim)}
+            return Prepared(arrays, Text2ImageContext(seed, first, None))
         if not assets.interpolate:
             raise E.InvalidInput("this version of text2image has no interpolation signature; send caption without caption2")
         if not 2 <= inputs.steps <= lim.max_steps:
             raise E.InvalidInput(f"steps must be from 2 to {lim.max_steps} frames, got {inputs.steps}")
         second = _encode("caption2", inputs.caption2, assets)
         k = inputs.steps
-        z = np.repeat(z_for_seed(inputs.seed, 1, assets.z_dim), k, axis=0)
-        return {
+        z = np.repeat(z_for_seed(seed, 1, assets.z_dim), k, axis=0)
+        arrays = {
             "caption_ids": pad_batch([first.ids] * k),
             "caption_ids_b": pad_batch([second.ids] * k),
             "alpha": np.linspace(0.0, 1.0, k, dtype=np.float32),
             "z": z,
         }
+        return Prepared(arrays, Text2ImageContext(seed, first, second))
 
-    def postprocess(self, outputs: dict[str, np.ndarray], assets: Text2ImageAssets, inputs: Text2ImageInputs) -> Text2ImageOutputs:  # type: ignore[override]
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: Text2ImageAssets, inputs: Text2ImageInputs, context: Text2ImageContext) -> Text2ImageOutputs:
         images = images_to_uint8(outputs["images"])
-        first = assets.vocab.encode(inputs.caption, assets.limits.max_tokens)
-        strip = inputs.caption2 is not None
-        second = assets.vocab.encode(inputs.caption2, assets.limits.max_tokens) if strip else None
+        first, second = context.first, context.second
+        strip = second is not None
         columns = len(images) if strip else math.ceil(math.sqrt(len(images)))
         b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
         return Text2ImageOutputs(
             images=[b64(encode_png(img)) for img in images],
             grid_png=b64(encode_png(grid(images, columns))),
-            seed=int(inputs.seed),  # set by preprocess
+            seed=context.seed,
             tokens=first.tokens,
             unknown_words=first.unknown,
             tokens2=second.tokens if second else None,

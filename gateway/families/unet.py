@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from common import assets as readers
 from common import mri
-from common.manifest import assets_dir
 from gateway import errors as E
-from gateway.families.base import Family, UploadedFile, decode_base64_field, register
+from gateway.core.config import Settings
+from gateway.families.base import Family, Prepared, UploadedFile, decode_base64_field, register
 
 FILE_FIELDS = (*mri.MODALITIES, "image")
-STATS_ASSET = "normalization.json"
 
 _MRI_ERRORS: dict[str, type[E.GatewayError]] = {
     "invalid": E.InvalidInput,
@@ -67,9 +65,6 @@ class UnetInputs(BaseModel):
     image: bytes | None = Field(None, description="instead of the four: one NPY [H, W, 4], channels FLAIR, T1, T1c, T2")
     threshold: float | None = Field(None, gt=0.0, lt=1.0, description="probability threshold of the mask (default: the version's, 0.5)")
     spacing: list[float] | None = Field(None, min_length=2, max_length=3, description="slice pixel spacing in mm (dx, dy); NIfTI volumes use their header")
-
-    _scan: mri.Scan | None = PrivateAttr(None)
-    _fit: mri.Fit | None = PrivateAttr(None)
 
     @field_validator("flair", "t1", "t1c", "t2", "image", mode="before")
     @classmethod
@@ -113,19 +108,22 @@ class UnetOutputs(BaseModel):
     slice_areas_mm2: list[float] | None = None
 
 
-def _limits_from_env() -> mri.Limits:
-    """Read when a version's assets load (not at import): GATEWAY_UNET_MAX_{SIDE,INPUT_SIDE,SLICES,VOXELS}."""
-    d = mri.Limits()
-    return mri.Limits(
-        max_side=int(os.environ.get("GATEWAY_UNET_MAX_SIDE", d.max_side)),
-        max_input_side=int(os.environ.get("GATEWAY_UNET_MAX_INPUT_SIDE", d.max_input_side)),
-        max_slices=int(os.environ.get("GATEWAY_UNET_MAX_SLICES", d.max_slices)),
-        max_voxels=int(os.environ.get("GATEWAY_UNET_MAX_VOXELS", d.max_voxels)),
-    )
+def unet_limits(settings: Settings) -> mri.Limits:
+    """Settings `unet_max_side`, `unet_max_input_side`, `unet_max_slices`, `unet_max_voxels`."""
+    return mri.Limits(max_side=settings.unet_max_side, max_input_side=settings.unet_max_input_side,
+                      max_slices=settings.unet_max_slices, max_voxels=settings.unet_max_voxels)
+
+
+@dataclass(frozen=True)
+class UnetContext:
+    """What postprocess needs of one request: the loaded scan and how it was fitted to the model's grid."""
+
+    scan: mri.Scan
+    fit: mri.Fit
 
 
 @register
-class UnetFamily(Family[UnetAssets]):
+class UnetFamily(Family[UnetAssets, UnetInputs, UnetContext]):
     name = "unet"
     models = ("unet",)
     Inputs = UnetInputs
@@ -133,12 +131,11 @@ class UnetFamily(Family[UnetAssets]):
     file_fields = FILE_FIELDS
     example = {"flair": _example_npy(1), "t1": _example_npy(2), "t1c": _example_npy(3), "t2": _example_npy(4), "threshold": 0.5}
 
-    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> UnetAssets:
-        stats = mri.Stats.from_dict(json.loads((assets_dir(version_dir) / STATS_ASSET).read_text()))
-        metrics = manifest.get("metrics", {})
-        return UnetAssets(stats, _limits_from_env(), str(metrics.get("task", "all")), float(metrics.get("threshold", 0.5)))
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any], settings: Settings) -> UnetAssets:
+        files = readers.read_unet(version_dir, manifest)
+        return UnetAssets(files.stats, unet_limits(settings), files.task, files.default_threshold)
 
-    def parse_multipart(self, fields: dict[str, str], files: list[UploadedFile]) -> BaseModel:
+    def parse_multipart(self, fields: dict[str, str], files: list[UploadedFile]) -> UnetInputs:
         seen: dict[str, bytes] = {}
         for f in files:
             if f.field in seen:
@@ -149,8 +146,7 @@ class UnetFamily(Family[UnetAssets]):
             raise E.InvalidInput(f"unexpected form field(s) {unknown}; accepted: threshold, spacing, and files {', '.join(FILE_FIELDS)}")
         return UnetInputs.model_validate({**seen, **fields})
 
-    def preprocess(self, inputs: BaseModel, assets: UnetAssets) -> dict[str, np.ndarray]:
-        assert isinstance(inputs, UnetInputs)
+    def preprocess(self, inputs: UnetInputs, assets: UnetAssets) -> Prepared[UnetContext]:
         files = inputs.files()
         if not files:
             raise E.BadRequest(f"no scans given; send {', '.join(mri.MODALITIES)} (2-D PNG/NPY slices or NIfTI volumes) or one 4-channel NPY 'image'")
@@ -159,12 +155,10 @@ class UnetFamily(Family[UnetAssets]):
             x, fit = mri.model_input(scan, assets.stats, assets.limits)
         except mri.MRIError as e:
             raise _MRI_ERRORS[e.kind](str(e)) from None
-        inputs._scan, inputs._fit = scan, fit
-        return {"images": x}
+        return Prepared({"images": x}, UnetContext(scan, fit))
 
-    def postprocess(self, outputs: dict[str, np.ndarray], assets: UnetAssets, inputs: BaseModel) -> BaseModel:
-        assert isinstance(inputs, UnetInputs) and inputs._scan is not None and inputs._fit is not None
-        scan, fit = inputs._scan, inputs._fit
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: UnetAssets, inputs: UnetInputs, context: UnetContext) -> UnetOutputs:
+        scan, fit = context.scan, context.fit
         probs = np.asarray(outputs["probabilities"])
         expected = (scan.data.shape[0], *fit.size, 1)
         if probs.shape != expected:

@@ -74,7 +74,8 @@ def serve_fn(version_dir: Path):
 @pytest.fixture(scope="session")
 def family_assets(version_dir: Path):
     from common.manifest import read_manifest
+    from gateway.core.config import Settings
     from gateway.families import family_for
 
     family = family_for("antispam")
-    return family, family.load_assets(version_dir, read_manifest(version_dir))
+    return family, family.load_assets(version_dir, read_manifest(version_dir), Settings())

@@ -15,8 +15,9 @@ LONG = "今天下午三点在会议室开会，请大家准时参加并带好材
 def run(family_assets, serve_fn, inputs: dict):
     family, assets = family_assets
     inp = family.Inputs.model_validate(inputs)
-    arrays = family.preprocess(inp, assets)
-    return family.postprocess({"probabilities": serve_fn(arrays["x"])}, assets, inp), arrays
+    prepared = family.preprocess(inp, assets)
+    arrays = prepared.arrays
+    return family.postprocess({"probabilities": serve_fn(arrays["x"])}, assets, inp, prepared.context), arrays
 
 
 def test_single_text_and_debug(family_assets, serve_fn) -> None:
@@ -69,10 +70,11 @@ def test_bad_texts_raise_domain_errors(family_assets, inputs, error) -> None:
 
 
 def test_limits_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.core.config import Settings
     from gateway.families.antispam import AntispamLimits
 
     monkeypatch.setenv("GATEWAY_ANTISPAM_MAX_CHARS", "10")
-    assert AntispamLimits.from_env() == AntispamLimits(max_chars=10, max_texts=64)
+    assert AntispamLimits.from_settings(Settings()) == AntispamLimits(max_chars=10, max_texts=64)
     monkeypatch.setenv("GATEWAY_ANTISPAM_MAX_TEXTS", "0")
     with pytest.raises(ValueError):
-        AntispamLimits.from_env()
+        AntispamLimits.from_settings(Settings())

@@ -18,7 +18,8 @@ TEXTS = [SPAMMY, "好的，明天见", "亲爱的会员：x月x日店庆全场�
 
 @pytest.fixture(scope="module")
 def gateways(antispam_repo: Path) -> Iterator[tuple[str, str]]:
-    """(batching off, batching on in a fixed window) in front of one modelserver."""
+    """(default settings: adaptive batching, a lone request sent at once; batching in a fixed window) in front
+    of one modelserver."""
     with ModelServerProcess(antispam_repo / "models.config") as server:
         wait_model_available(server.address, "antispam", 1)
         with GatewayProcess(server.address, antispam_repo) as plain, \
@@ -58,7 +59,7 @@ def test_gateway_alone_vs_batched_with_long_text(gateway_url: str) -> None:
 
 
 def test_micro_batching_never_changes_a_result(gateways: tuple[str, str]) -> None:
-    """Each text alone (batching off) vs merged into one Predict with texts of other lengths: the padding
+    """Each text alone (one request at a time: nothing to merge with) vs merged into one Predict with texts of other lengths: the padding
     with zero vectors is inert under the model's mask, so probabilities agree within 1e-5."""
     plain, batching = gateways
     texts = [*TEXTS, LONG, "好"]
@@ -93,3 +94,14 @@ def test_bad_inputs_get_clear_4xx(gateway_url: str, inputs: object, status: int,
     err = r.json()["error"]
     assert says in err["message"] and err["request_id"]
     assert httpx.get(f"{gateway_url}/healthz", timeout=10).status_code == 200
+
+
+def test_default_settings_merge_concurrent_requests(gateways: tuple[str, str]) -> None:
+    """Batching is on by default: 24 requests sent at once share backend Predicts (a lone one went alone above)."""
+    default, _ = gateways
+    texts = [f"{t} {i}" for i, t in enumerate(TEXTS * 5)][:24]
+    before = batch_histogram(default, "antispam")
+    responses = post_all(default, [{"model": "antispam", "inputs": {"text": t}} for t in texts])
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+    calls, rows = (a - b for a, b in zip(batch_histogram(default, "antispam"), before))
+    assert rows == 24 and calls < 24, f"{calls} Predict calls for 24 concurrent requests: nothing was merged"

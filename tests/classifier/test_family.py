@@ -14,6 +14,7 @@ from PIL import Image
 
 from common import images as im
 from gateway import errors as E
+from gateway.core.config import Settings
 from gateway.families import UploadedFile, family_for
 from gateway.families.images import ClassifierAssets, ClassifierInputs
 from training.classifier import data as data_mod
@@ -42,12 +43,12 @@ def test_preprocessing_parity_with_training(tmp_path: Path, model: str) -> None:
     files, _, _ = data_mod.folder_files(tmp_path)
     training = np.stack([data_mod.ImageSet([data_mod.load_file(f, policy).astype(np.uint8)], np.zeros(1), policy).tensor([0])[0]
                          for f in files])
-    gateway = FAMILY.preprocess(multipart(*(f.read_bytes() for f in files)), assets(policy))["images"]
+    gateway = FAMILY.preprocess(multipart(*(f.read_bytes() for f in files)), assets(policy)).arrays["images"]
     assert gateway.dtype == training.dtype == np.float32
     assert gateway.shape == (len(PHOTOS), policy.size, policy.size, 3)
     assert np.array_equal(gateway, training)
     as_json = ClassifierInputs(images=[base64.b64encode(f.read_bytes()).decode() for f in files])
-    assert np.array_equal(FAMILY.preprocess(as_json, assets(policy))["images"], gateway)
+    assert np.array_equal(FAMILY.preprocess(as_json, assets(policy)).arrays["images"], gateway)
     # and the dataset object training iterates over (folder -> stored uint8 -> tensor) agrees too
     ds = data_mod.folder(tmp_path, policy)
     everything = np.concatenate([ds.train.tensor(range(len(ds.train))), ds.held_out.tensor(range(len(ds.held_out)))])
@@ -60,7 +61,7 @@ def test_digits_parity() -> None:
     ds = data_mod.digits(im.VGG16_POLICY)
     png = io.BytesIO()
     Image.fromarray(raw[0]).save(png, "PNG")
-    sent = FAMILY.preprocess(multipart(png.getvalue()), assets(im.VGG16_POLICY))["images"][0]
+    sent = FAMILY.preprocess(multipart(png.getvalue()), assets(im.VGG16_POLICY)).arrays["images"][0]
     assert np.array_equal(sent, ds.held_out.tensor([0])[0])
 
 
@@ -68,12 +69,12 @@ def test_postprocess_top_k_and_features() -> None:
     probs = np.array([[0.1, 0.5, 0.05, 0.3, 0.05], [0.9, 0.02, 0.03, 0.04, 0.01]], np.float32)
     feats = np.arange(8, dtype=np.float32).reshape(2, 4)
     inputs = ClassifierInputs(images=["", ""], top_k=3, features=True)
-    out = FAMILY.postprocess({"probabilities": probs, "features": feats}, assets(im.VGG16_POLICY, 5), inputs)
+    out = FAMILY.postprocess({"probabilities": probs, "features": feats}, assets(im.VGG16_POLICY, 5), inputs, None)
     first = out.predictions[0]
     assert [p.index for p in first.top_k] == [1, 3, 0] and first.top_k[0].label == "c1"
     assert first.top_k[0].probability == pytest.approx(0.5)
     assert out.predictions[1].features == [4.0, 5.0, 6.0, 7.0]
-    big = FAMILY.postprocess({"probabilities": probs}, assets(im.VGG16_POLICY, 5), ClassifierInputs(image="", top_k=20))
+    big = FAMILY.postprocess({"probabilities": probs}, assets(im.VGG16_POLICY, 5), ClassifierInputs(image="", top_k=20), None)
     assert len(big.predictions[0].top_k) == 5 and big.predictions[0].features is None
     assert FAMILY.output_filter(ClassifierInputs(image="")) == ["probabilities"]
     assert FAMILY.output_filter(inputs) == ["probabilities", "features"]
@@ -84,12 +85,12 @@ def test_load_assets_from_published_version(cls_repo: Path) -> None:
 
     version = cls_repo / "vgg16" / "1"
     manifest = read_manifest(version)
-    a = FAMILY.load_assets(version, manifest)
+    a = FAMILY.load_assets(version, manifest, Settings())
     assert a.policy == im.VGG16_POLICY and a.labels[3] == "3" and a.has_features is True
     # a version without a `features` output (Inception V3's contract) refuses features=true
     manifest["signature"]["outputs"].pop("features")
     manifest["preprocessing"]["resize"] = im.INCEPTION_V3_POLICY.as_dict()
-    b = FAMILY.load_assets(version, manifest)
+    b = FAMILY.load_assets(version, manifest, Settings())
     assert b.policy == im.INCEPTION_V3_POLICY and b.has_features is False
     with pytest.raises(E.InvalidInput, match="vgg16 only"):
         FAMILY.preprocess(ClassifierInputs(image="", features=True), b)

@@ -39,7 +39,8 @@ def test_predict_json(gw_gateway) -> None:
     check_consistent(body)
     v = body["version"]
     assert body["outputs"]["y"] == [1.0 + 1000 * v, 2.5 + 1000 * v]
-    assert set(body["timing_ms"]) == {"preprocess", "backend", "postprocess", "total"}
+    # the design's four stages; `queue` (part of `backend`) too, since batching is on by default for this family
+    assert set(body["timing_ms"]) == {"preprocess", "backend", "postprocess", "total", "queue"}
     assert r.headers["content-type"] == "application/json" and r.headers["x-request-id"]
 
 

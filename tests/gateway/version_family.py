@@ -18,8 +18,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.signatures import Signature, TensorSpec
+from gateway.core.config import Settings
 from gateway.errors import InvalidInput
-from gateway.families.base import Family, UploadedFile, register
+from gateway.families.base import Family, Prepared, UploadedFile, register
 
 MODEL = "versioned"
 PENDING_MODEL = "versioned_pending"  # configured, never published: "pending" -> 503 + Retry-After
@@ -40,7 +41,7 @@ class VersionOutputs(BaseModel):
 
 
 @register
-class VersionFamily(Family[int]):
+class VersionFamily(Family[int, VersionInputs, None]):
     name = "versiontest"
     models = (MODEL, PENDING_MODEL)
     Inputs = VersionInputs
@@ -51,21 +52,19 @@ class VersionFamily(Family[int]):
     pad_values = {"x": 0.0}  # y = x + tag*1000 row-wise: padding changes no real element; postprocess trims it
     light_hooks = True
 
-    def load_assets(self, version_dir: Path, manifest: dict[str, Any]) -> int:
+    def load_assets(self, version_dir: Path, manifest: dict[str, Any], settings: Settings) -> int:
         return int((version_dir / "assets.extra" / "tag.txt").read_text())
 
-    def preprocess(self, inputs: BaseModel, assets: int) -> dict[str, np.ndarray]:
-        assert isinstance(inputs, VersionInputs)
-        return {"x": np.asarray([inputs.x], dtype=np.float32)}
+    def preprocess(self, inputs: VersionInputs, assets: int) -> Prepared[None]:
+        return Prepared({"x": np.asarray([inputs.x], dtype=np.float32)}, None)
 
-    def postprocess(self, outputs: dict[str, np.ndarray], assets: int, inputs: BaseModel) -> BaseModel:
-        assert isinstance(inputs, VersionInputs)
+    def postprocess(self, outputs: dict[str, np.ndarray], assets: int, inputs: VersionInputs, context: None) -> VersionOutputs:
         x = np.asarray(inputs.x, dtype=np.float32)
         y = outputs["y"][0][: x.size]  # batched with longer requests: drop the padding
         graph_tag = int(round(float(np.mean(y - x)) / 1000.0))
         return VersionOutputs(y=y.tolist(), graph_tag=graph_tag, asset_tag=assets)
 
-    def parse_multipart(self, fields: dict[str, str], files: list[UploadedFile]) -> BaseModel:
+    def parse_multipart(self, fields: dict[str, str], files: list[UploadedFile]) -> VersionInputs:
         if fields:
             raise InvalidInput(f"unexpected form field(s) {sorted(fields)}; model {MODEL!r} takes only the file field `x`")
         try:

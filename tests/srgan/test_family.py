@@ -12,6 +12,7 @@ import pytest
 
 from common import manifest as mf
 from common import superres as sr
+from gateway.core.config import Settings
 from gateway import errors as E
 from gateway.families import UploadedFile, family_for
 from gateway.families.srgan import SrganAssets, SrganInputs, SrganLimits, SrganOutputs
@@ -25,7 +26,7 @@ FAMILY = family_for("srgan")
 
 @pytest.fixture(scope="module")
 def assets(srgan_version: Path) -> SrganAssets:
-    return FAMILY.load_assets(srgan_version, mf.read_manifest(srgan_version))
+    return FAMILY.load_assets(srgan_version, mf.read_manifest(srgan_version), Settings())
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def photo() -> np.ndarray:
 
 
 def run(inputs: SrganInputs, assets: SrganAssets, serve_fn) -> SrganOutputs:
-    arrays = FAMILY.preprocess(inputs, assets)
-    out = FAMILY.postprocess({"images": serve_fn(arrays["images"])}, assets, inputs)
+    prepared = FAMILY.preprocess(inputs, assets)
+    out = FAMILY.postprocess({"images": serve_fn(prepared.arrays["images"])}, assets, inputs, prepared.context)
     assert isinstance(out, SrganOutputs)
     return out
 
@@ -121,8 +122,8 @@ def test_json_inputs_take_base64(photo: np.ndarray) -> None:
 def test_limits_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_SRGAN_TILE_THRESHOLD", "300")
     monkeypatch.setenv("GATEWAY_SRGAN_MAX_OUTPUT_PIXELS", "1000000")
-    limits = SrganLimits.from_env()
+    limits = SrganLimits.from_settings(Settings())
     assert limits.tile_threshold == 300 and limits.max_output_pixels == 1_000_000
     monkeypatch.setenv("GATEWAY_SRGAN_TILE_OVERLAP", "400")
     with pytest.raises(ValueError, match="tile_overlap"):
-        SrganLimits.from_env()
+        SrganLimits.from_settings(Settings())

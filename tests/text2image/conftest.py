@@ -73,10 +73,11 @@ def loaded(t2i_version: Path):
 @pytest.fixture(scope="session")
 def family_assets(t2i_version: Path):
     from common.manifest import read_manifest
+    from gateway.core.config import Settings
     from gateway.families.text2image import Text2ImageFamily
 
     fam = Text2ImageFamily()
-    return fam, fam.load_assets(t2i_version, read_manifest(t2i_version))
+    return fam, fam.load_assets(t2i_version, read_manifest(t2i_version), Settings())
 
 
 @pytest.fixture(scope="session")
@@ -88,9 +89,9 @@ def run_family(loaded, family_assets):
 
     def run(**inputs):
         parsed = fam.Inputs(**inputs)
-        arrays = fam.preprocess(parsed, assets)
+        prepared = fam.preprocess(parsed, assets)
         fn = loaded.signatures[fam.signature_name(parsed)]
-        outputs = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in arrays.items()}).items()}
-        return fam.postprocess(outputs, assets, parsed)
+        outputs = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in prepared.arrays.items()}).items()}
+        return fam.postprocess(outputs, assets, parsed, prepared.context)
 
     return run

@@ -118,17 +118,15 @@ def test_keras_model_must_run_as_tf_serving_runs_it(tmp_path: Path) -> None:
 
 
 def test_version_whose_gateway_assets_do_not_load_publishes_nothing(tmp_path: Path) -> None:
-    """TF Serving unloads the previous version once a new one loads: a version the gateway family cannot
-    read would take the model offline, so publish refuses it (here the version test family's tag asset)."""
-    from tests.gateway.version_family import MODEL, SIGNATURE, write_savedmodel
+    """TF Serving unloads the previous version once a new one loads: a version the gateway cannot read would
+    take the model offline, so publish refuses it (here the unet family's normalisation asset, read by the
+    same `common.assets` reader the gateway serves with)."""
+    from common import mri
 
-    spec = ExportSpec(
-        model=MODEL, family="versiontest", preset="tiny", write_savedmodel=lambda d: write_savedmodel(d, 1),
-        warmup_inputs={"x": np.ones((1, 2), np.float32)}, training_data_hash="sha256:none",
-        assets={"tag.txt": b"one"}, signature=SIGNATURE,
-    )
-    with pytest.raises(ExportError, match="gateway family 'versiontest' cannot load"):
+    good = json.dumps(mri.Stats(mean=(1.0, 2.0, 3.0, 4.0), std=(1.0, 1.0, 1.0, 1.0)).as_dict()).encode()
+    spec = _spec(family="unet", assets={"normalization.json": b"{not json"})
+    with pytest.raises(ExportError, match="the gateway cannot load this version's assets"):
         publish(spec, tmp_path)
-    assert repository.list_versions(tmp_path / MODEL) == {}
-    spec = ExportSpec(**{**spec.__dict__, "assets": {"tag.txt": b"1"}})
+    assert repository.list_versions(tmp_path / "toy") == {}
+    spec = _spec(family="unet", assets={"normalization.json": good})
     assert publish(spec, tmp_path).version == 1

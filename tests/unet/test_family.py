@@ -14,6 +14,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from common import mri
+from gateway.core.config import Settings
 from gateway import errors as E
 from gateway.families import UploadedFile, family_for
 from gateway.families.unet import UnetAssets, UnetInputs
@@ -51,15 +52,15 @@ def test_registered_with_file_fields():
 def test_nifti_round_trip_lines_up_with_truth(volume_case):
     case, files = volume_case
     inputs = FAMILY.parse_multipart({"threshold": "0.5"}, [UploadedFile(m, f"{m}.nii.gz", None, b) for m, b in files.items()])
-    arrays = FAMILY.preprocess(inputs, ASSETS)
-    x = arrays["images"]
+    prepared = FAMILY.preprocess(inputs, ASSETS)
+    x = prepared.arrays["images"]
     assert x.shape == (30, 96, 96, 4) and x.dtype == np.float32
     fit = mri.plan_fit((90, 84))
     # the z-scored FLAIR of slice k is the NIfTI's [:, :, k], centred in the padded plane
     raw = np.rint(case.image[:, :, 12, 0])
     np.testing.assert_allclose(x[12, 3:93, 6:90, 0], (raw - STATS.mean[0]) / STATS.std[0], rtol=1e-5, atol=1e-5)
     truth = np.moveaxis(case.label > 0, 2, 0)[..., None]  # Z, X, Y, 1
-    out = FAMILY.postprocess(oracle(mri.apply_fit(truth.astype(np.float32), fit)), ASSETS, inputs)
+    out = FAMILY.postprocess(oracle(mri.apply_fit(truth.astype(np.float32), fit)), ASSETS, inputs, prepared.context)
     assert out.kind == "volume" and out.shape == [90, 84, 30]
     img = mri.read_nifti_bytes(base64.b64decode(out.mask_nifti))
     assert img.shape == (90, 84, 30)
@@ -75,11 +76,12 @@ def test_slice_round_trip_png_and_areas():
     case = Generator(5).slice(3, shape=(200, 180), lesions=1)
     files = [UploadedFile(m, None, "image/png", _png16(case.image[:, :, 0, i])) for i, m in enumerate(mri.MODALITIES)]
     inputs = FAMILY.parse_multipart({"spacing": "0.5,0.5"}, files)
-    x = FAMILY.preprocess(inputs, ASSETS)["images"]
+    prepared = FAMILY.preprocess(inputs, ASSETS)
+    x = prepared.arrays["images"]
     assert x.shape == (1, 208, 192, 4)
     truth = case.label[:, :, 0] > 0
     fitted = mri.apply_fit(truth[None, ..., None].astype(np.float32), mri.plan_fit((200, 180)))
-    out = FAMILY.postprocess(oracle(fitted * 0.9), ASSETS, inputs)
+    out = FAMILY.postprocess(oracle(fitted * 0.9), ASSETS, inputs, prepared.context)
     mask = np.array(Image.open(io.BytesIO(base64.b64decode(out.mask_png))))
     np.testing.assert_array_equal(mask == 255, truth)
     overlay = Image.open(io.BytesIO(base64.b64decode(out.overlay_png)))
@@ -87,8 +89,8 @@ def test_slice_round_trip_png_and_areas():
     assert out.kind == "slice" and out.tumour_pixels == truth.sum() and out.area_mm2 == pytest.approx(truth.sum() * 0.25)
     assert out.max_probability == pytest.approx(0.9)
     high = FAMILY.parse_multipart({"threshold": "0.95"}, files)
-    FAMILY.preprocess(high, ASSETS)
-    assert FAMILY.postprocess(oracle(fitted * 0.9), ASSETS, high).tumour_pixels == 0
+    high_prepared = FAMILY.preprocess(high, ASSETS)
+    assert FAMILY.postprocess(oracle(fitted * 0.9), ASSETS, high, high_prepared.context).tumour_pixels == 0
 
 
 def _png16(a):
@@ -100,7 +102,7 @@ def _png16(a):
 def test_json_base64_inputs():
     arr = np.random.default_rng(0).uniform(1, 500, (32, 32, 4)).astype(np.float32)
     inputs = UnetInputs.model_validate({"image": base64.b64encode(npy(arr)).decode(), "threshold": 0.3})
-    assert FAMILY.preprocess(inputs, ASSETS)["images"].shape == (1, 32, 32, 4)
+    assert FAMILY.preprocess(inputs, ASSETS).arrays["images"].shape == (1, 32, 32, 4)
     with pytest.raises(ValidationError, match="base64"):
         UnetInputs.model_validate({"image": "not base64!!"})
     with pytest.raises(ValidationError):
@@ -155,5 +157,5 @@ def test_oversized_volume_is_413(volume_case):
 def test_load_assets_reads_version_stats(tmp_path):
     (tmp_path / "assets.extra").mkdir()
     (tmp_path / "assets.extra" / "normalization.json").write_text(json.dumps(STATS.as_dict()))
-    assets = FAMILY.load_assets(tmp_path, {"metrics": {"task": "core", "threshold": 0.4}})
+    assets = FAMILY.load_assets(tmp_path, {"metrics": {"task": "core", "threshold": 0.4}}, Settings())
     assert assets.stats == STATS and assets.task == "core" and assets.default_threshold == 0.4

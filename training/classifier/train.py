@@ -145,7 +145,8 @@ def export_fn(model, model_name: str, input_size: int):
 def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, repo: Path | None = None, **options: Any):
     import keras
 
-    from training.export import DEFAULT_REPO, ExportSpec, publish
+    from common.repository import default_repository
+    from training.export import ExportSpec, publish
 
     if preset not in PRESETS[model_name]:
         raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS[model_name])}")
@@ -196,7 +197,7 @@ def train(model_name: str, *, preset: str = "tiny", data: Path | None = None, re
                 for layer in model.layers:
                     if layer.name not in ("predictions", "probabilities"):
                         layer.trainable = False
-        logdir = Path(repo or DEFAULT_REPO).resolve().parent / "runs" / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        logdir = Path(repo or default_repository()).resolve().parent / "runs" / f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
         print(f"[{model_name}] {preset}: {len(ds.train)} train / {len(ds.held_out)} held-out images from {ds.source}, "
               f"{len(names)} classes, width {p.width:g}, {model.count_params():,} params, weights: {source}", flush=True)
         fit = _fit(model, ds, epochs=p.epochs, batch_size=p.batch_size, lr=lr, seed=seed, logdir=logdir) if p.epochs else {}

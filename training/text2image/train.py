@@ -18,7 +18,8 @@ import numpy as np
 
 from common import manifest as mf
 from common.captions import MAX_TOKENS, VOCAB_ASSET, Vocabulary, pad_batch
-from training.export import DEFAULT_REPO, ExportSpec, Published, publish
+from common.repository import default_repository
+from training.export import ExportSpec, Published, publish
 from training.registry import TrainingFamily, register
 from training.text2image import flowers
 from training.text2image.presets import PRESETS, Preset
@@ -43,7 +44,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     if preset not in PRESETS:
         raise KeyError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
     p: Preset = PRESETS[preset].with_options(**options)
-    repo = Path(repo or DEFAULT_REPO)
+    repo = Path(repo or default_repository())
     if data is not None:
         log.warning("text2image generates its data from the preset seed; --data %s is ignored", data)
     started = time.time()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
 from gateway.api.responses import ORJSONResponse
@@ -30,4 +30,4 @@ async def read_ready(registry: RegistryDep, settings: SettingsDep) -> ORJSONResp
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def read_metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,8 +1,10 @@
-"""POST /predict: JSON or multipart in, one version's answer out.
+"""POST /predict: JSON or multipart in, one version's answer out. The HTTP edge of the predict service.
 
+Every request, JSON or multipart, takes this one route through the app's whole middleware stack; the route
+only turns HTTP into a `PredictCall` and the service's result back into JSON (`gateway.service` runs it).
 Validation order (so the first error a user sees is the most basic one): content type (415) -> body
 readable and within the limit (400/413) -> envelope fields (422) -> model known and servable (404/503) ->
-family inputs (422) -> version/label (404/503) -> the pipeline."""
+family inputs (422) -> version/label (404/503) -> the predict service."""
 
 from __future__ import annotations
 
@@ -19,10 +21,9 @@ from gateway import errors as E
 from gateway.api.errors import describe_validation_errors
 from gateway.api.responses import ORJSONResponse
 from gateway.core.config import Settings
-from gateway.deps import require_api_key
-from gateway.families import Family, UploadedFile
-from gateway.pipeline import Pipeline, PredictCall
+from gateway.families import AnyFamily, UploadedFile
 from gateway.registry import Registry
+from gateway.service import PredictCall, PredictService
 from gateway.schemas import PREDICT_ACCEPTED, ErrorBody, PredictRequest, PredictResponse
 
 router = APIRouter(tags=["predict"])
@@ -32,7 +33,7 @@ ACCEPTED_TYPES = "application/json or multipart/form-data"
 ENVELOPE_FIELDS = ("model", "version", "version_label")
 
 
-def _family_for(request: Request, registry: Registry, model: str) -> Family[Any]:
+def _family_for(request: Request, registry: Registry, model: str) -> AnyFamily:
     record = registry.get(model)
     request.state.log["model"] = model  # known model: safe as a metrics label
     if record.family is None:
@@ -40,7 +41,7 @@ def _family_for(request: Request, registry: Registry, model: str) -> Family[Any]
     return record.family
 
 
-def _validate_inputs(family: Family[Any], inputs: Any) -> Any:
+def _validate_inputs(family: AnyFamily, inputs: Any) -> Any:
     try:
         return family.Inputs.model_validate(inputs)
     except ValidationError as e:
@@ -79,7 +80,7 @@ async def parse_json(request: Request, registry: Registry) -> PredictCall:
     return PredictCall(req.model, family, _validate_inputs(family, req.inputs), req.version, req.version_label)
 
 
-async def parse_multipart(request: Request, registry: Registry, settings: Any) -> PredictCall:
+async def parse_multipart(request: Request, registry: Registry, settings: Settings) -> PredictCall:
     try:
         form = await request.form(max_files=settings.max_form_files, max_fields=settings.max_form_fields)
     except E.GatewayError:
@@ -142,12 +143,12 @@ async def parse_multipart(request: Request, registry: Registry, settings: Any) -
     }]},
 )
 async def predict(request: Request) -> ORJSONResponse:
-    # the pipeline and settings are read from app.state directly: every dependency costs time on the hot path
-    pipeline: Pipeline = request.app.state.pipeline
+    # the service and settings are read from app.state directly: every dependency costs time on the hot path
+    service: PredictService = request.app.state.predict_service
     settings: Settings = request.app.state.settings
     ctype = request.headers.get("content-type", "")
     mtype = ctype.split(";", 1)[0].strip().lower()
-    registry = pipeline.registry
+    registry = service.registry
     if mtype == "application/json" or mtype.endswith("+json"):
         call = await parse_json(request, registry)
     elif mtype == "multipart/form-data":
@@ -158,23 +159,7 @@ async def predict(request: Request) -> ORJSONResponse:
     if deadline is not None:
         call = replace(call, deadline=deadline)
     entry = request.state.log
-    result = await pipeline.predict(call, request.state.request_id)
+    result = await service.predict(call, request.state.request_id)
     entry["version"] = result.version
     entry["timing_ms"] = result.timing_ms
     return ORJSONResponse(result.as_dict())
-
-
-async def predict_endpoint(request: Request) -> ORJSONResponse:
-    """The same handler served as a plain Starlette route, ahead of the FastAPI route above.
-
-    Why: the route takes only the raw request (it parses JSON and multipart itself), so FastAPI's
-    per-request machinery — dependency solving, the request-handler wrapper — buys nothing here, and on
-    this 2-core machine it cost about 0.7 ms of CPU per request at concurrency 1 and a sixth of the
-    throughput under load (measured 2026-11-27, docs/gateway.md). The FastAPI route stays registered for
-    the OpenAPI docs; errors go through the same exception handlers either way. Without the dependency,
-    the API-key check is called here.
-    """
-    settings: Settings = request.app.state.settings
-    if settings.api_keys:
-        await require_api_key(request, settings)
-    return await predict(request)

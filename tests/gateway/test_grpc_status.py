@@ -1,4 +1,4 @@
-"""The HTTP table and the gRPC table of gateway/api/errors.py agree (KServe's drifted apart)."""
+"""gateway/grpc_status.py's tables agree with the HTTP status each domain error carries (KServe's drifted apart)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import grpc
 import pytest
 
 from gateway import errors as E
+from gateway import grpc_status
 from gateway.api import errors as api_errors
 
 # gRPC's canonical HTTP mapping (google.rpc.Code docs); where we deliberately differ, the reason is given.
@@ -38,34 +39,32 @@ def _all_domain_errors() -> set[type[E.GatewayError]]:
     return out
 
 
-def test_every_domain_error_has_an_http_status_equal_to_its_class_attribute() -> None:
+def test_every_domain_error_has_a_grpc_meaning() -> None:
     for cls in _all_domain_errors():
-        assert cls in api_errors.HTTP_STATUS, f"{cls.__name__} missing from HTTP_STATUS"
-        assert api_errors.HTTP_STATUS[cls] == cls.status, cls.__name__
-        assert cls in api_errors.DOMAIN_TO_GRPC, f"{cls.__name__} missing from DOMAIN_TO_GRPC"
+        assert cls in grpc_status.DOMAIN_TO_GRPC, f"{cls.__name__} missing from DOMAIN_TO_GRPC"
 
 
 @pytest.mark.parametrize("code", [c for c in grpc.StatusCode if c != grpc.StatusCode.OK], ids=lambda c: c.name)
 def test_grpc_code_maps_to_a_domain_error_with_the_canonical_http_status(code: grpc.StatusCode) -> None:
-    cls = api_errors.GRPC_TO_DOMAIN[code]
-    assert api_errors.HTTP_STATUS[cls] in CANONICAL_HTTP[code]
+    cls = grpc_status.GRPC_TO_DOMAIN[code]
+    assert cls.status in CANONICAL_HTTP[code]
 
 
 @pytest.mark.parametrize("cls", sorted(_all_domain_errors(), key=lambda c: c.__name__), ids=lambda c: c.__name__)
 def test_domain_error_has_the_same_meaning_in_http_and_grpc(cls: type[E.GatewayError]) -> None:
-    assert api_errors.HTTP_STATUS[cls] in CANONICAL_HTTP[api_errors.DOMAIN_TO_GRPC[cls]]
+    assert cls.status in CANONICAL_HTTP[grpc_status.DOMAIN_TO_GRPC[cls]]
 
 
-@pytest.mark.parametrize("cls", sorted(set(api_errors.GRPC_TO_DOMAIN.values()), key=lambda c: c.__name__), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", sorted(set(grpc_status.GRPC_TO_DOMAIN.values()), key=lambda c: c.__name__), ids=lambda c: c.__name__)
 def test_backend_errors_round_trip_domain_grpc_domain(cls: type[E.GatewayError]) -> None:
-    back = api_errors.GRPC_TO_DOMAIN[api_errors.DOMAIN_TO_GRPC[cls]]
-    assert api_errors.HTTP_STATUS[back] == api_errors.HTTP_STATUS[cls], (cls.__name__, back.__name__)
+    back = grpc_status.GRPC_TO_DOMAIN[grpc_status.DOMAIN_TO_GRPC[cls]]
+    assert back.status == cls.status, (cls.__name__, back.__name__)
 
 
 def test_from_grpc_keeps_the_backend_message() -> None:
-    err = api_errors.from_grpc(grpc.StatusCode.INVALID_ARGUMENT, "input size does not match signature", what="Predict m version 1")
+    err = grpc_status.from_grpc(grpc.StatusCode.INVALID_ARGUMENT, "input size does not match signature", what="Predict m version 1")
     assert isinstance(err, E.InvalidInput) and "input size does not match signature" in err.message
-    assert isinstance(api_errors.from_grpc(grpc.StatusCode.DEADLINE_EXCEEDED, "", what="Predict"), E.BackendTimeout)
+    assert isinstance(grpc_status.from_grpc(grpc.StatusCode.DEADLINE_EXCEEDED, "", what="Predict"), E.BackendTimeout)
 
 
 def test_validation_messages_name_the_field_the_problem_and_the_value() -> None:

@@ -1,10 +1,17 @@
-"""One prediction: family preprocess -> backend (pinned to one version) -> family postprocess, timed per stage.
+"""The predict service (KServe's DataPlane idea): the one way every prediction runs, whatever the transport.
+
+The HTTP route parses a request into a `PredictCall` (model, family, validated inputs, pin, deadline) and
+awaits `PredictService.predict`; nothing else answers a prediction. One prediction is family preprocess ->
+backend (pinned to one version; through the micro-batcher for families that batch) -> family postprocess,
+timed per stage.
 
 The record a request starts with fixes its version: preprocess and postprocess use that version's assets,
 the backend call is pinned to it. If the backend answers NOT_FOUND for a version the gateway chose (the
-backend swapped or restarted between two registry polls), the registry is refreshed once and the whole
-pipeline re-runs on the new record — again one version end to end — so a swap loses no request. A version
-the *user* pinned is not silently replaced: NOT_FOUND becomes 404 or 503 (still loading).
+backend swapped or restarted between two registry polls), the request asks the registry for a background
+refresh and waits, within its deadline, for the model's record to change; it then re-runs on the new
+record — again one version end to end — so a swap loses no request. A request never loads assets itself
+(the registry does, off the request path); if no new version is ready in time it answers 503 +
+Retry-After. A version the *user* pinned is not silently replaced: NOT_FOUND becomes 404 or 503.
 Hooks are synchronous (one style, as the family interface says). They run in the thread pool, or on the
 event loop for families whose hooks take microseconds (`Family.light_hooks`): a thread hop costs more than
 their work. Each request carries a deadline (GATEWAY_BACKEND_TIMEOUT_S, shortened by `X-Request-Timeout-Ms`);
@@ -25,19 +32,19 @@ from pydantic import BaseModel
 from gateway import errors as E
 from gateway.backend import Backend
 from gateway.batching import MicroBatcher
-from gateway.families import Family
+from gateway.families import AnyFamily, Prepared
 from gateway.metrics import Metrics
-from gateway.registry import Registry
+from gateway.registry import Registry, ServedVersion
 
-MAX_ATTEMPTS = 5  # first try + refreshes after NOT_FOUND at a swap
+MAX_ATTEMPTS = 6  # first try + retries after NOT_FOUND at a swap (waits 0.05 + 0.1 + ... + 0.8 s at most)
 STAGES = ("preprocess", "backend", "postprocess", "total")
-SWAP_BACKOFF_S = 0.02  # doubles per attempt when the refresh found nothing new yet (status lagging Predict)
+SWAP_WAIT_S = 0.05  # longest wait for a changed record per retry; doubles per attempt (status may lag Predict)
 
 
 @dataclass(frozen=True)
 class PredictCall:
     model: str
-    family: Family[Any]
+    family: AnyFamily
     inputs: BaseModel
     version: int | None = None
     version_label: str | None = None
@@ -55,7 +62,7 @@ class PredictResult:
         return {"model": self.model, "version": self.version, "outputs": self.outputs, "timing_ms": self.timing_ms}
 
 
-class Pipeline:
+class PredictService:
     def __init__(self, registry: Registry, backend: Backend, executor: ThreadPoolExecutor, metrics: Metrics) -> None:
         self.registry = registry
         self.backend = backend
@@ -77,7 +84,7 @@ class Pipeline:
             series = self._series[key] = [self.metrics.latency.labels(model, version, s) for s in STAGES]
         return series
 
-    async def run_hook(self, family: Family[Any], fn: Any, *args: Any) -> Any:
+    async def run_hook(self, family: AnyFamily, fn: Any, *args: Any) -> Any:
         """A family hook: on the event loop for light hooks (GATEWAY_INLINE_HOOKS overrides), else in the pool."""
         forced = self.settings.inline_hooks
         if family.light_hooks if forced is None else forced:
@@ -95,15 +102,19 @@ class Pipeline:
             except E.ServableNotFound as e:
                 if pinned or attempt == MAX_ATTEMPTS - 1:
                     raise await self._explain_not_found(call, served.version, e) from None
-                fresh = await self.registry.refresh_model(call.model, seen_generation=record.generation)
-                if fresh is None or fresh.generation == record.generation:
-                    await asyncio.sleep(SWAP_BACKOFF_S * 2**attempt)
+                # the registry refreshes in the background; this request only waits, within its deadline
+                self.registry.request_refresh(call.model, record.generation)
+                wait = min(SWAP_WAIT_S * 2**attempt, deadline - time.monotonic())
+                if wait <= 0:
+                    raise E.ModelNotReady(f"model {call.model!r} is switching versions and the request's deadline passed; retry shortly") from None
+                await self.registry.wait_for_change(call.model, record.generation, wait)
         raise AssertionError("unreachable")
 
-    async def _once(self, call: PredictCall, served: Any, deadline: float) -> PredictResult:
+    async def _once(self, call: PredictCall, served: ServedVersion, deadline: float) -> PredictResult:
         family, version, label_v = call.family, served.version, str(served.version)
         t0 = time.perf_counter()
-        arrays = await self.run_hook(family, family.preprocess, call.inputs, served.assets)
+        prepared: Prepared[Any] = await self.run_hook(family, family.preprocess, call.inputs, served.assets)
+        arrays = prepared.arrays
         t1 = time.perf_counter()
         output_filter, signature = family.output_filter(call.inputs), family.signature_name(call.inputs)
         queue_ms = None
@@ -119,7 +130,7 @@ class Pipeline:
                 raise E.BackendTimeout(f"Predict {call.model} version {version}: the request's deadline passed before it was sent")
             outputs = await self.backend.predict(call.model, version, arrays, output_filter, timeout=remaining, signature_name=signature)
         t2 = time.perf_counter()
-        result = await self.run_hook(family, family.postprocess, outputs, served.assets, call.inputs)
+        result = await self.run_hook(family, family.postprocess, outputs, served.assets, call.inputs, prepared.context)
         t3 = time.perf_counter()
         timing = {"preprocess": (t1 - t0) * 1e3, "backend": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
         for series, ms in zip(self._latency_series(call.model, label_v), timing.values()):
