@@ -3,9 +3,12 @@ these; a family's own `Inputs`/`Outputs` models describe the `inputs`/`outputs` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
+
+from common import labels
 
 # ---------------------------------------------------------------- /predict
 PREDICT_ACCEPTED = '{"model": str, "version"?: int, "version_label"?: str, "inputs": {...}}'
@@ -69,7 +72,7 @@ class ModelsList(BaseModel):
 
 class ModelDetail(ModelSummary):
     message: str
-    canary_share: float
+    canary_share: float = Field(description=f"share of unpinned requests sent to `canary`: {labels.SHARE_UNIT}")
     signature: dict[str, Any] | None
     versions: list[VersionInfo]
 
@@ -105,14 +108,23 @@ class LabelChange(BaseModel):
     previous: int | None
 
 
+def _share(value: float) -> float:
+    try:
+        return labels.check_share(value)
+    except labels.InvalidShare as e:
+        raise PydanticCustomError("canary_share", str(e)) from None
+
+
 class CanaryShare(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    share: float = Field(ge=0.0, le=1.0, description="share of unpinned requests sent to the `canary` label")
+    share: Annotated[StrictFloat, AfterValidator(_share)] = Field(
+        description=f"share of unpinned requests sent to the `canary` label: {labels.SHARE_UNIT}", examples=[0.1]
+    )
 
 
 class CanaryShareOut(BaseModel):
     model: str
-    share: float
+    share: float = Field(description=labels.SHARE_UNIT)
 
 
 class ReloadOut(BaseModel):

@@ -33,12 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot start: %s", e)
         server.stop(grace=0)
         return 2
-    log.info(
-        "serving gRPC on 0.0.0.0:%d (models.config %s)%s",
-        port,
-        options.model_config_file,
-        f", metrics on http://0.0.0.0:{options.monitoring_port}/metrics" if options.monitoring_port else "",
-    )
+    log.info("serving gRPC on 0.0.0.0:%d (models.config %s)", port, options.model_config_file)
+    if server.rest is not None:
+        log.info("exporting HTTP/REST API at http://0.0.0.0:%d/v1/models/...", server.rest_port)
+    if server.rest is not None and server.rest.prometheus_path:
+        log.info("Prometheus metrics at http://0.0.0.0:%d%s", server.rest_port, server.rest.prometheus_path)
+    if options.monitoring_port:
+        log.info("Prometheus metrics at http://0.0.0.0:%d/metrics (--monitoring_port)", options.monitoring_port)
     while not stop.wait(0.5):
         pass
     server.stop()

@@ -1,8 +1,12 @@
 """Options of the model server and the models it serves, read when the server is built (never at import).
 
-Flags carry TF Serving's names where they mean the same thing (`--port`, `--model_config_file`,
-`--model_config_file_poll_wait_seconds`, `--file_system_poll_wait_seconds`,
-`--enable_serialization_as_tensor_content`, `--grpc_max_message_size`); ours are named for what they do.
+Flags carry TF Serving's names and defaults where they mean the same thing (`--port`, `--rest_api_port`,
+`--rest_api_num_threads`, `--rest_api_timeout_in_ms`, `--rest_api_enable_cors_support`,
+`--monitoring_config_file`, `--model_config_file`, `--model_config_file_poll_wait_seconds`,
+`--file_system_poll_wait_seconds`, `--enable_serialization_as_tensor_content`, `--grpc_max_message_size`);
+ours are named for what they do. Only `--port` opens a port by default: REST (`--rest_api_port`) and our
+stand-alone metrics port (`--monitoring_port`) are off unless asked for, so two servers on different
+`--port`s never collide.
 
 `models.config` is parsed with the OFFICIAL `tensorflow_serving.config` protos, so a file that this server
 accepts is a file TF Serving accepts. Its `/models/<name>` container paths are mapped to the directory that
@@ -12,6 +16,7 @@ holds the file (design §8, `common.repository.resolve_base_path`).
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -21,6 +26,17 @@ from google.protobuf import text_format
 from common.repository import CONTAINER_ROOT, resolve_base_path
 
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+DEFAULT_REST_API_TIMEOUT_MS = 30000  # TF Serving's http_timeout_in_ms
+PROMETHEUS_DEFAULT_PATH = "/monitoring/prometheus/metrics"  # TF Serving's PrometheusExporter::kPrometheusPath
+
+
+def default_rest_api_num_threads() -> int:
+    """TF Serving's default: 4 threads per schedulable CPU."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return 4 * max(cpus, 1)
 
 
 class ConfigError(ValueError):
@@ -62,7 +78,12 @@ class ServerOptions:
     file_system_poll_wait_seconds: float = 1.0
     enable_serialization_as_tensor_content: bool = False
     grpc_max_message_size: int = DEFAULT_MAX_MESSAGE_BYTES
-    monitoring_port: int = 8502  # Prometheus /metrics over HTTP; 0 disables it
+    rest_api_port: int = 0  # TF Serving's REST API; 0 = off (TF Serving's default)
+    rest_api_num_threads: int = field(default_factory=default_rest_api_num_threads)
+    rest_api_timeout_in_ms: int = DEFAULT_REST_API_TIMEOUT_MS  # session-run timeout of REST calls (<= 0: none)
+    rest_api_enable_cors_support: bool = False
+    monitoring_config_file: Path | None = None  # TF Serving's MonitoringConfig text proto (Prometheus on the REST port)
+    monitoring_port: int = 0  # ours: Prometheus /metrics on its own port; 0 (default) = off
     container_model_root: str = CONTAINER_ROOT
     grpc_max_threads: int = 16
     drain_timeout_seconds: float = 30.0
@@ -105,7 +126,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="Max gRPC message size in bytes, both directions (default 256 MiB).",
     )
     p.add_argument(
-        "--monitoring_port", type=int, default=8502, help="HTTP port of the Prometheus /metrics endpoint (0: off)."
+        "--rest_api_port",
+        type=int,
+        default=0,
+        help="Port of TF Serving's HTTP/REST API (/v1/models/...). 0 (default): not exported. Must differ from --port.",
+    )
+    p.add_argument(
+        "--rest_api_num_threads",
+        type=int,
+        default=None,
+        help="Threads answering REST requests (each runs its TF session call). Default: 4 per CPU, as TF Serving.",
+    )
+    p.add_argument(
+        "--rest_api_timeout_in_ms",
+        type=int,
+        default=DEFAULT_REST_API_TIMEOUT_MS,
+        help="Timeout of a REST call's TensorFlow run, in ms (TF Serving's RunOptions timeout; <= 0: none).",
+    )
+    p.add_argument(
+        "--rest_api_enable_cors_support",
+        type=_parse_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="Add CORS headers to REST responses (TF Serving's flag).",
+    )
+    p.add_argument(
+        "--monitoring_config_file",
+        type=Path,
+        default=None,
+        help="TF Serving's MonitoringConfig in text format; prometheus_config { enable: true path: ... } serves "
+        "Prometheus metrics on the REST port at that path (default /monitoring/prometheus/metrics).",
+    )
+    p.add_argument(
+        "--monitoring_port",
+        type=int,
+        default=0,
+        help="Ours: an extra HTTP port serving Prometheus /metrics (0, the default: off). TF Serving serves metrics "
+        "on the REST port instead (--monitoring_config_file).",
     )
     p.add_argument(
         "--container_model_root",
@@ -180,6 +238,11 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerOptions:
         file_system_poll_wait_seconds=ns.file_system_poll_wait_seconds,
         enable_serialization_as_tensor_content=ns.enable_serialization_as_tensor_content,
         grpc_max_message_size=ns.grpc_max_message_size,
+        rest_api_port=ns.rest_api_port,
+        rest_api_num_threads=ns.rest_api_num_threads if ns.rest_api_num_threads is not None else default_rest_api_num_threads(),
+        rest_api_timeout_in_ms=ns.rest_api_timeout_in_ms,
+        rest_api_enable_cors_support=ns.rest_api_enable_cors_support,
+        monitoring_config_file=ns.monitoring_config_file.resolve() if ns.monitoring_config_file else None,
         monitoring_port=ns.monitoring_port,
         container_model_root=ns.container_model_root,
         grpc_max_threads=ns.grpc_max_threads,
@@ -190,6 +253,38 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerOptions:
         grpc_channel_arguments=ns.grpc_channel_arguments,
         grpc_bind_address=ns.grpc_bind_address,
     )
+
+
+# --- monitoring config ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """Whether and where the REST port serves Prometheus metrics (TF Serving's PrometheusConfig)."""
+
+    enable: bool = False
+    path: str = PROMETHEUS_DEFAULT_PATH
+
+
+def read_monitoring_config(path: Path | None) -> PrometheusSettings:
+    """Parse `--monitoring_config_file` (TF Serving's MonitoringConfig text proto); no file: metrics off.
+
+    A file that cannot be read or parsed stops start-up, as in TF Serving (ParseProtoTextFile fails the server).
+    """
+    if path is None:
+        return PrometheusSettings()
+    from protos import monitoring_config_pb2
+
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"--monitoring_config_file {path}: {e.strerror or e}") from e
+    try:
+        config = text_format.Parse(text, monitoring_config_pb2.MonitoringConfig())
+    except text_format.ParseError as e:
+        raise ConfigError(f"--monitoring_config_file {path}: {e}") from e
+    prometheus = config.prometheus_config
+    return PrometheusSettings(enable=prometheus.enable, path=prometheus.path or PROMETHEUS_DEFAULT_PATH)
 
 
 # --- models.config -------------------------------------------------------------------------------------

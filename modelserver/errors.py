@@ -35,6 +35,15 @@ class Unavailable(ServingError):
     code = "UNAVAILABLE"
 
 
+class Unimplemented(ServingError):
+    code = "UNIMPLEMENTED"
+
+
+def status_string(error: ServingError) -> str:
+    """absl::Status::ToString() of an error ("INVALID_ARGUMENT: <message>"), which TF Serving nests in messages."""
+    return f"{error.code}: {error.message}"
+
+
 class ServableNotFound(NotFound):
     """No servable answers a ServableRequest; the message is TF Serving's text with the request rendered."""
 

@@ -39,11 +39,11 @@ class SavedModelServable:
         self.signatures: dict[str, meta_graph_pb2.SignatureDef] = {
             key: meta_graph_pb2.SignatureDef.FromString(sig.SerializeToString()) for key, sig in meta_graph_def.signature_def.items()
         }
-        self._callables: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+        self._callables: dict[tuple[tuple[str, ...], tuple[str, ...], int], Any] = {}
         self._lock = threading.Lock()
 
-    def _callable(self, feeds: tuple[str, ...], fetches: tuple[str, ...]) -> Any:
-        key = (feeds, fetches)
+    def _callable(self, feeds: tuple[str, ...], fetches: tuple[str, ...], timeout_ms: int) -> Any:
+        key = (feeds, fetches, timeout_ms)
         fn = self._callables.get(key)
         if fn is None:
             from tensorflow.core.protobuf import config_pb2
@@ -52,14 +52,19 @@ class SavedModelServable:
                 fn = self._callables.get(key)
                 if fn is None:
                     options = config_pb2.CallableOptions(feed=list(feeds), fetch=list(fetches))
+                    if timeout_ms > 0:  # TF Serving's RunOptions timeout (REST: --rest_api_timeout_in_ms)
+                        options.run_options.timeout_in_ms = timeout_ms
                     # A callable feeds arrays straight to the runtime (no per-call Python feed handling),
                     # the closest Python gets to TF Serving's Session::Run with tensor names.
                     fn = self.session._make_callable_from_options(options)
                     self._callables[key] = fn
         return fn
 
-    def run(self, feeds: Sequence[tuple[str, np.ndarray]], fetches: Sequence[str]) -> list[np.ndarray]:
-        fn = self._callable(tuple(name for name, _ in feeds), tuple(fetches))
+    def run(
+        self, feeds: Sequence[tuple[str, np.ndarray]], fetches: Sequence[str], timeout_ms: int | None = None
+    ) -> list[np.ndarray]:
+        """Run by tensor names; past `timeout_ms` (if > 0) TF cancels the step with DEADLINE_EXCEEDED."""
+        fn = self._callable(tuple(name for name, _ in feeds), tuple(fetches), timeout_ms if timeout_ms and timeout_ms > 0 else 0)
         return list(fn(*[value for _, value in feeds]))
 
     def close(self) -> None:

@@ -30,7 +30,9 @@ class Servable(Protocol):
 
     signatures: dict[str, meta_graph_pb2.SignatureDef]  # ours, parsed from the MetaGraph's bytes
 
-    def run(self, feeds: Sequence[tuple[str, np.ndarray]], fetches: Sequence[str]) -> list[np.ndarray]: ...
+    def run(
+        self, feeds: Sequence[tuple[str, np.ndarray]], fetches: Sequence[str], timeout_ms: int | None = None
+    ) -> list[np.ndarray]: ...
 
 
 class RuntimeFailure(ServingError):
@@ -54,19 +56,51 @@ def _keys(mapping) -> str:
     return ",".join(sorted(mapping))
 
 
-def run_predict(
-    servable: Servable, version: int, request: predict_pb2.PredictRequest, *, as_content: bool = False
-) -> predict_pb2.PredictResponse:
-    key = request.model_spec.signature_name or DEFAULT_SIGNATURE
-    signature = servable.signatures.get(key)
-    if signature is None:
-        raise FailedPrecondition(f'Serving signature key "{key}" not found.')
+def check_predict_method(signature: meta_graph_pb2.SignatureDef) -> None:
     if signature.method_name not in PREDICT_METHODS:
         raise Internal(
             "Expected prediction signature method_name to be one of {"
             + ", ".join(PREDICT_METHODS)
             + f"}}. Was: {signature.method_name}"
         )
+
+
+def run_signature(
+    servable: Servable,
+    signature: meta_graph_pb2.SignatureDef,
+    feeds: Sequence[tuple[str, np.ndarray]],
+    aliases: Sequence[str],
+    *,
+    timeout_ms: int | None = None,
+) -> list[np.ndarray]:
+    """Run `signature` on (input alias, value) feeds, fetching the `aliases` outputs; the one session call of
+    Predict (gRPC and REST) and of REST classify/regress. Runtime errors keep TF's code and words."""
+    try:
+        return servable.run(
+            [(signature.inputs[alias].name, value) for alias, value in feeds],
+            [signature.outputs[alias].name for alias in aliases],
+            timeout_ms=timeout_ms,
+        )
+    except ServingError:
+        raise
+    except Exception as e:  # noqa: BLE001 - TF runtime errors keep their own code and words
+        code = code_of(e)
+        raise RuntimeFailure("INVALID_ARGUMENT" if code == "UNKNOWN" and isinstance(e, (ValueError, TypeError)) else code, message_of(e)) from e
+
+
+def run_predict(
+    servable: Servable,
+    version: int,
+    request: predict_pb2.PredictRequest,
+    *,
+    as_content: bool = False,
+    timeout_ms: int | None = None,
+) -> predict_pb2.PredictResponse:
+    key = request.model_spec.signature_name or DEFAULT_SIGNATURE
+    signature = servable.signatures.get(key)
+    if signature is None:
+        raise FailedPrecondition(f'Serving signature key "{key}" not found.')
+    check_predict_method(signature)
     if len(request.inputs) != len(signature.inputs):
         sent, wanted = set(request.inputs), set(signature.inputs)
         raise InvalidArgument(
@@ -102,16 +136,7 @@ def run_predict(
         expected = signature.inputs[alias].dtype
         if dtype != expected:
             raise InvalidArgument(f"Expects arg[{i}] to be {dtype_name(expected)} but {dtype_name(dtype)} is provided")
-    try:
-        outputs = servable.run(
-            [(signature.inputs[alias].name, value) for alias, _dtype, value in feeds],
-            [signature.outputs[alias].name for alias in aliases],
-        )
-    except ServingError:
-        raise
-    except Exception as e:  # noqa: BLE001 - TF runtime errors keep their own code and words
-        code = code_of(e)
-        raise RuntimeFailure("INVALID_ARGUMENT" if code == "UNKNOWN" and isinstance(e, (ValueError, TypeError)) else code, message_of(e)) from e
+    outputs = run_signature(servable, signature, [(alias, value) for alias, _dtype, value in feeds], aliases, timeout_ms=timeout_ms)
     response = predict_pb2.PredictResponse()
     response.model_spec.name = request.model_spec.name
     response.model_spec.version.value = version

@@ -123,10 +123,10 @@ def main() -> int:
     request.model_spec.name = MODEL
     request.inputs["x"].CopyFrom(codec.make_tensor_proto(x))
 
-    port, metrics_port = free_port(), free_port()
+    port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "modelserver", "--port", str(port), "--monitoring_port", str(metrics_port),
+        [sys.executable, "-m", "modelserver", "--port", str(port),
          "--model_config_file", str(repo / "models.config")],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

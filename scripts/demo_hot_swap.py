@@ -2,7 +2,8 @@
 
 A load generator sends /predict to antispam for the whole run while this script: trains version 1 on a small
 slice of the corpus and promotes it (stack stopped: files edited directly); starts modelserver + gateway;
-retrains on a modified data set (version 2, compared with stable on the same held-out set); canaries 10 %;
+retrains on a modified data set (version 2, compared with stable on the same held-out set); canaries a share
+0.1 (10 %) of unpinned requests;
 promotes; rolls back; garbage-collects version 2. It prints the per-phase versions served and the canary's
 observed share, and exits non-zero if any request failed or a phase served the wrong versions.
 
@@ -99,7 +100,7 @@ def gateway_labels(url: str) -> dict:
     return httpx.get(url + f"/models/{MODEL}", timeout=10).json()
 
 
-def run(workdir: Path, lines: int = 250, canary_requests: int = 600, share: float = 10.0) -> dict:
+def run(workdir: Path, lines: int = 250, canary_requests: int = 600, share: float = 0.1) -> dict:
     repo = workdir / "servables"
     d1, d2 = make_data(workdir / "data-v1", 0, lines), make_data(workdir / "data-v2", lines // 2, lines)  # v2: half new samples
     report: dict = {}
@@ -155,7 +156,7 @@ def run(workdir: Path, lines: int = 250, canary_requests: int = 600, share: floa
     report["versions_by_phase"] = {p: dict(load.versions(p)) for p in phases}
     canary = load.versions("canary")
     total = sum(canary.values())
-    report["canary_observed_share_percent"] = round(100.0 * canary.get(2, 0) / total, 2) if total else None
+    report["canary_observed_share"] = round(canary.get(2, 0) / total, 4) if total else None
     report["requests"] = len(load.results)
     report["failures"] = load.failures()[:20]
     report["failed_requests"] = len(load.failures())
@@ -164,7 +165,7 @@ def run(workdir: Path, lines: int = 250, canary_requests: int = 600, share: floa
     return report
 
 
-def check(report: dict, share: float = 10.0) -> list[str]:
+def check(report: dict, share: float = 0.1) -> list[str]:
     """What went wrong, as sentences (empty = the plan was followed)."""
     problems = []
     vb = report["versions_by_phase"]
@@ -173,9 +174,9 @@ def check(report: dict, share: float = 10.0) -> list[str]:
     for phase, allowed in (("v1", {1}), ("retrain", {1}), ("canary", {1, 2}), ("promoted", {2}), ("rolled-back", {1}), ("gc", {1}), ("after-gc", {1})):
         if set(vb.get(phase, {})) - allowed:
             problems.append(f"phase {phase} served versions {vb[phase]}, expected only {sorted(allowed)}")
-    observed = report["canary_observed_share_percent"]
-    if observed is None or abs(observed - share) > 5.0:
-        problems.append(f"canary share observed {observed}% vs configured {share}%")
+    observed = report["canary_observed_share"]
+    if observed is None or abs(observed - share) > 0.05:
+        problems.append(f"canary share observed {observed} vs configured {share} (fractions of unpinned requests)")
     if report["version_dirs_after_gc"] != ["1"]:
         problems.append(f"after gc the version directories are {report['version_dirs_after_gc']}, expected ['1']")
     return problems

@@ -56,13 +56,13 @@ def wait(pred, timeout: float, what: str) -> None:
 def stack(repo: Path) -> Iterator[str]:
     """modelserver + gateway subprocesses on free ports; SIGTERM on exit."""
     py = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
-    grpc_port, mon_port, http_port = free_port(), free_port(), free_port()
+    grpc_port, http_port = free_port(), free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", "GATEWAY_MAX_FORM_FILES": "32",
            "GATEWAY_BACKEND": f"127.0.0.1:{grpc_port}", "GATEWAY_SERVABLES": str(repo)}
     logs = Path(tempfile.mkdtemp(prefix="cls-eval-"))
     procs = []
     try:
-        procs.append(subprocess.Popen([py, "-m", "modelserver", "--port", str(grpc_port), "--monitoring_port", str(mon_port),
+        procs.append(subprocess.Popen([py, "-m", "modelserver", "--port", str(grpc_port),
                                        "--model_config_file", str(repo / "models.config")], cwd=ROOT, env=env,
                                       stdout=open(logs / "modelserver.log", "wb"), stderr=subprocess.STDOUT))
         procs.append(subprocess.Popen([py, "-m", "gateway", "--host", "127.0.0.1", "--port", str(http_port)], cwd=ROOT, env=env,

@@ -290,7 +290,7 @@ def bench_suite(
         backend_pids: list[int] = []
         if backend is None:
             port = int(address.rsplit(":", 1)[1])
-            ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port), "--monitoring_port", str(_free_port()),
+            ms = stack.start("modelserver", [sys.executable, "-m", "modelserver", "--port", str(port),
                                              "--model_config_file", str(servables / repo_mod.CONFIG_NAME), *tf_thread_flags(intra_op_threads, inter_op_threads)],
                              env={"TF_CPP_MIN_LOG_LEVEL": "2"}, log=out / "modelserver.log")
             backend_pids.append(ms.pid)

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from common import label_files as LF
 from common import labels as L
 from common import manifest as mf
 from common import repository as repo
@@ -74,20 +75,12 @@ def pin_labelled_versions(servables: Path, models: tuple[str, ...]) -> list[str]
     if not (Path(servables) / repo.CONFIG_NAME).exists():
         return changed
     for model in models:
-        def grow(f: L.ModelFiles) -> str | None:
-            labelled = set(f.mc.version_labels.values())
-            policy = f.mc.model_version_policy
-            if not labelled or policy.WhichOneof("policy_choice") not in (None, "latest"):
-                return None
-            future = f.on_disk + [max(f.on_disk, default=0) + 1]
-            need = len([v for v in future if v >= min(labelled)])
-            if need <= (policy.latest.num_versions or 1):
-                return None
-            policy.latest.num_versions = need
-            return f"{model}: version policy latest {{{need}}} so labelled versions stay loaded"
+        def grow(f: LF.ModelFiles) -> str | None:
+            need = L.keep_labelled_loaded(f.mc, f.on_disk)
+            return None if need is None else f"{model}: version policy latest {{{need}}} so labelled versions stay loaded"
 
         try:
-            note = L.edit(servables, model, grow)
+            note = LF.edit(servables, model, grow)
         except L.LabelError:
             continue
         if note:
@@ -102,7 +95,7 @@ def compare_with_stable(family: str, model: str, servables: Path, new_version: i
     fn = evaluator(family)
     if fn is None:
         return None
-    files = L.read(servables, model)
+    files = LF.read(servables, model)
     stable = files.mc.version_labels.get(L.STABLE) if L.STABLE in files.mc.version_labels else None
     new_dir = files.model_dir / str(new_version)
     new = fn(new_dir, data=data, preset=preset, **options)

@@ -1,11 +1,13 @@
 """`servectl canary|promote|rollback|gc|history`: the retrain-and-hot-swap loop (issue 10, design §4).
 
-Two modes, same rules, same files:
+Two modes, one set of rules (`common.labels`), same files:
 - running stack (an admin token is given: `--token` / $GATEWAY_ADMIN_TOKEN): the gateway's admin API does
-  every label move (it widens the version policy, waits until the version is AVAILABLE on the backend and its
-  assets are loaded, then sets the label — TF Serving's two-step rule) and reloads the backend;
-- stopped stack (no token, or `--offline`): `common.labels` edits models.config and the gateway's admin state
-  under the repository lock; "AVAILABLE" then means "on disk and within the version policy".
+  every label move through `servectl.client.AdminClient` (it widens the version policy, waits until the
+  version is AVAILABLE on the backend and its assets are loaded, then sets the label — TF Serving's two-step
+  rule) and reloads the backend;
+- stopped stack (no token, or `--offline`): `common.label_files` edits models.config and the gateway's admin
+  state under the repository lock; "AVAILABLE" then means "on disk and within the version policy".
+A canary share is a fraction 0..1 of unpinned requests, as in the admin API.
 Every change is appended to `<servables>/<model>/history.jsonl` (`common.history`).
 """
 
@@ -21,10 +23,12 @@ from typing import Any, Optional
 import typer
 
 from common import history as hist
+from common import label_files as LF
 from common import labels as L
 from common import manifest as mf
 from common import repository as repo
 from servectl.app import app
+from servectl.client import AdminClient, exit_on_error
 
 DEFAULT_METRIC = "held_out.accuracy"
 BUSY_STATES = {"START", "LOADING", "AVAILABLE", "UNLOADING"}
@@ -33,6 +37,7 @@ RepoOpt = typer.Option(None, "--repo", envvar="SERVABLES_DIR", help="model repos
 GatewayOpt = typer.Option("http://127.0.0.1:8000", "--gateway", envvar="GATEWAY_URL", help="gateway base URL (running stack)")
 TokenOpt = typer.Option(None, "--token", envvar="GATEWAY_ADMIN_TOKEN", help="admin bearer token; without one the files are edited directly (stopped stack)")
 OfflineOpt = typer.Option(False, "--offline", help="edit the files directly even if a token is set (the stack must be stopped)")
+OFFLINE_HINT = " (use --offline if the stack is stopped)"
 
 
 def _repo(path: Optional[Path]) -> Path:
@@ -46,45 +51,20 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-class Gateway:
-    """The gateway's admin and model API over HTTP."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url.rstrip("/"), token
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        import httpx
-
-        try:
-            r = httpx.request(method, self.url + path, json=body, headers={"Authorization": f"Bearer {self.token}"}, timeout=600)
-        except httpx.HTTPError as e:
-            _fail(f"cannot reach the gateway at {self.url}: {e} (use --offline if the stack is stopped)", 2)
-        try:
-            data = r.json()
-        except ValueError:
-            data = {"error": {"message": r.text}}
-        if r.status_code >= 400:
-            _fail(f"gateway {r.status_code}: {data.get('error', {}).get('message', data) if isinstance(data, dict) else data}")
-        return data
-
-    def model(self, model: str) -> dict[str, Any]:
-        return self.call("GET", f"/models/{model}")
-
-
-def _online(token: Optional[str], offline: bool, gateway: str) -> Gateway | None:
-    return None if offline or not token else Gateway(gateway, token)
+def _online(token: Optional[str], offline: bool, gateway: str) -> AdminClient | None:
+    return None if offline or not token else AdminClient(gateway, token)
 
 
 def _labels(servables: Path, model: str) -> dict[str, int]:
     try:
-        return dict(L.read(servables, model).mc.version_labels)
+        return dict(LF.read(servables, model).mc.version_labels)
     except (L.LabelError, FileNotFoundError) as e:
         _fail(str(e))
         raise
 
 
 def _version_dir(servables: Path, model: str, version: int) -> Path:
-    return L.read(servables, model).model_dir / str(version)
+    return LF.read(servables, model).model_dir / str(version)
 
 
 def metric_value(manifest: dict[str, Any], metric: str) -> float | None:
@@ -129,26 +109,29 @@ def quality_gate(servables: Path, model: str, version: int, stable: int | None, 
 @app.command()
 def canary(
     model: str, version: int,
-    share: float = typer.Option(10.0, "--share", help="percent (0..100) of unpinned requests sent to the canary"),
+    share: float = typer.Option(0.1, "--share", help=f"canary share: {L.SHARE_UNIT}"),
     repo_dir: Optional[Path] = RepoOpt, gateway: str = GatewayOpt, token: Optional[str] = TokenOpt, offline: bool = OfflineOpt,
 ) -> None:
-    """Point MODEL's `canary` label at VERSION and send SHARE percent of unpinned requests to it."""
+    """Point MODEL's `canary` label at VERSION and send SHARE (a fraction 0..1) of unpinned requests to it."""
     servables = _repo(repo_dir)
-    if not 0.0 <= share <= 100.0:
-        _fail(f"--share is a percentage within 0..100, got {share}")
+    try:
+        L.check_share(share)  # before anything moves
+    except L.LabelError as e:
+        _fail(str(e))
     gw = _online(token, offline, gateway)
     if gw:
-        d = gw.call("PUT", f"/admin/models/{model}/labels/canary", {"version": version})
-        gw.call("PUT", f"/admin/models/{model}/canary", {"share": share / 100.0})
+        with exit_on_error(OFFLINE_HINT):
+            d = gw.move_label(model, L.CANARY, version)
+            gw.set_canary_share(model, share)
     else:
         try:
-            d = L.move_label(servables, model, L.CANARY, version)
-            L.set_canary_share(servables, model, share / 100.0)
+            d = LF.move_label(servables, model, L.CANARY, version)
+            LF.set_canary_share(servables, model, share)
         except L.LabelError as e:
             _fail(str(e))
-    hist.append(servables, model, "canary", versions={"canary": version, "previous_canary": d.get("previous")}, share_percent=share,
+    hist.append(servables, model, "canary", versions={"canary": version, "previous_canary": d.get("previous")}, share=share,
                 mode="gateway" if gw else "offline")
-    typer.echo(f"{model}: canary -> {version} (was {d.get('previous')}), share {share:g}%")
+    typer.echo(f"{model}: canary -> {version} (was {d.get('previous')}), share {share:g} of unpinned requests")
 
 
 @app.command()
@@ -174,16 +157,17 @@ def promote(
         _fail(f"refused: {why}")
     gw = _online(token, offline, gateway)
     if gw:
-        d = gw.call("PUT", f"/admin/models/{model}/labels/stable", {"version": version})
-        if labels.get(L.CANARY) == version:
-            gw.call("PUT", f"/admin/models/{model}/canary", {"share": 0.0})
-            gw.call("DELETE", f"/admin/models/{model}/labels/canary")
+        with exit_on_error(OFFLINE_HINT):
+            d = gw.move_label(model, L.STABLE, version)
+            if labels.get(L.CANARY) == version:
+                gw.set_canary_share(model, 0.0)
+                gw.delete_label(model, L.CANARY)
     else:
         try:
-            d = L.move_label(servables, model, L.STABLE, version)
+            d = LF.move_label(servables, model, L.STABLE, version)
             if labels.get(L.CANARY) == version:
-                L.set_canary_share(servables, model, 0.0)
-                L.delete_label(servables, model, L.CANARY)
+                LF.set_canary_share(servables, model, 0.0)
+                LF.delete_label(servables, model, L.CANARY)
         except L.LabelError as e:
             _fail(str(e))
     hist.append(servables, model, "promote", versions={"stable": version, "previous_stable": d.get("previous")}, metrics=numbers,
@@ -200,10 +184,11 @@ def rollback(
     servables = _repo(repo_dir)
     gw = _online(token, offline, gateway)
     if gw:
-        d = gw.call("POST", f"/admin/models/{model}/labels/{label}/rollback")
+        with exit_on_error(OFFLINE_HINT):
+            d = gw.rollback_label(model, label)
     else:
         try:
-            d = L.rollback_label(servables, model, label)
+            d = LF.rollback_label(servables, model, label)
         except L.LabelError as e:
             _fail(str(e))
     hist.append(servables, model, "rollback", versions={label: d["version"], f"previous_{label}": d.get("previous")},
@@ -211,30 +196,13 @@ def rollback(
     typer.echo(f"{model}: {label} -> {d['version']} (was {d.get('previous')})")
 
 
-def _loaded_versions(gw: Gateway | None, files: L.ModelFiles) -> set[int]:
+def _loaded_versions(gw: AdminClient | None, files: LF.ModelFiles) -> set[int]:
     """Versions a request may use: per the gateway (backend state or served), else those the policy loads."""
     if gw is None:
         return set(L.versions_in_policy(files.mc, files.on_disk))
-    info = gw.model(files.mc.name)
+    with exit_on_error(OFFLINE_HINT):
+        info = gw.model(files.mc.name)
     return {v["version"] for v in info.get("versions", []) if v.get("served") or v.get("state") in BUSY_STATES}
-
-
-def _narrow_policy(mc: Any, on_disk: list[int], drop: set[int]) -> bool:
-    """Take `drop` out of the version policy so the server unloads them; `latest {n}` shrinks when the
-    dropped versions are the oldest in it, else it becomes `specific` with the remaining versions."""
-    loaded = L.versions_in_policy(mc, on_disk)
-    remaining = [v for v in loaded if v not in drop]
-    if remaining == loaded:
-        return False
-    which = mc.model_version_policy.WhichOneof("policy_choice")
-    newest = sorted(on_disk)
-    if which in (None, "latest") and remaining and remaining == newest[-len(remaining):]:
-        mc.model_version_policy.latest.num_versions = len(remaining)
-        return True
-    mc.model_version_policy.specific.Clear()
-    mc.model_version_policy.specific.SetInParent()
-    mc.model_version_policy.specific.versions.extend(remaining)  # setting `specific` clears the oneof's other member
-    return True
 
 
 @app.command()
@@ -249,8 +217,12 @@ def gc(
     once the backend (through the gateway) reports it unloaded and no longer served."""
     servables = _repo(repo_dir)
     gw = _online(token, offline, gateway)
-    files = L.read(servables, model)
-    rollback_targets = {stack[-1] for stack in files.state.data["label_history"].get(model, {}).values() if stack}
+    try:
+        files = LF.read(servables, model)
+    except L.LabelError as e:
+        _fail(str(e))
+        raise
+    rollback_targets = L.rollback_targets(files.state, model)
     labelled = set(files.mc.version_labels.values())
     delete, kept = L.gc_plan(files.on_disk, labelled, keep, set(), rollback_targets)
     if dry_run or not delete:
@@ -259,19 +231,15 @@ def gc(
     # step 1: out of the version policy (the server unloads them; the gateway stops routing to them)
     drop = set(delete)
 
-    def narrow(f: L.ModelFiles) -> bool:
-        if set(f.mc.version_labels.values()) & drop:
-            raise L.LabelError("a label moved onto a gc candidate meanwhile; run gc again")
-        return _narrow_policy(f.mc, f.on_disk, drop)
-
-    try:
-        changed = L.edit(servables, model, narrow)
+    try:  # refused if a label moved onto a candidate meanwhile
+        changed = LF.edit(servables, model, lambda f: L.narrow_policy(f.mc, f.on_disk, drop))
     except L.LabelError as e:
-        _fail(str(e))
+        _fail(f"{e}; nothing removed, run gc again")
         raise
     if gw is not None:
         if changed:
-            gw.call("POST", "/admin/reload")
+            with exit_on_error(OFFLINE_HINT):
+                gw.reload()
         deadline = time.monotonic() + timeout
         while True:
             busy = _loaded_versions(gw, files) & drop
@@ -301,8 +269,7 @@ def gc(
 
         state = AdminState(servables)
         state.reload()
-        for stack in state.data["label_history"].get(model, {}).values():
-            stack[:] = [v for v in stack if v not in removed]
+        L.forget_versions(state, model, removed)
         state.save()
         hist.append(servables, model, "gc", versions={"removed": removed, "kept": sorted(kept)}, keep=keep, lock=False,
                     mode="gateway" if gw else "offline")

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -99,6 +100,12 @@ def _train_in_background(stack: Stack, families: list[str], repo: Path) -> None:
             typer.echo(f"[up] training {family} failed (exit {rc}) after {took:.0f}s; see the log above", err=True)
 
 
+# TF Serving's way to serve Prometheus: on the REST port, at the path of a MonitoringConfig file (the same
+# text as docker/tfserving/monitoring.config, which the compose stack gives TF Serving).
+PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
+MONITORING_CONFIG = f'prometheus_config {{\n  enable: true\n  path: "{PROMETHEUS_PATH}"\n}}\n'
+
+
 def tf_thread_flags(intra_op: int, inter_op: int) -> list[str]:
     """modelserver's TensorFlow thread flags (TF Serving's names), for the commands that start it."""
     return ["--tensorflow_intra_op_parallelism", str(intra_op), "--tensorflow_inter_op_parallelism", str(inter_op)]
@@ -110,7 +117,8 @@ def up(
     host: str = typer.Option("127.0.0.1", help="interface the gateway listens on"),
     port: int = typer.Option(8000, help="gateway HTTP port"),
     grpc_port: int = typer.Option(8500, help="model server gRPC port"),
-    monitoring_port: int = typer.Option(8502, help="model server Prometheus port"),
+    rest_port: int = typer.Option(8501, help=f"model server REST port (TF Serving's REST API, Prometheus at {PROMETHEUS_PATH}); 0: off"),
+    monitoring_port: int = typer.Option(0, help="extra model server port serving Prometheus /metrics (0: off; metrics are on the REST port)"),
     backend: Optional[str] = typer.Option(None, help="use an external TF Serving at HOST:PORT instead of starting modelserver"),
     train: bool = typer.Option(True, help="train families that have no version yet (tiny preset, in the background)"),
     intra_op_threads: int = typer.Option(0, help="modelserver --tensorflow_intra_op_parallelism (0: TF picks; 1 suits small models)"),
@@ -128,16 +136,21 @@ def up(
                 repository.ensure_model(repo / repository.CONFIG_NAME, model)
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    scratch = tempfile.TemporaryDirectory(prefix="servectl-up-")
     try:
         backend_address = backend
         if backend_address is None:
             backend_address = f"127.0.0.1:{grpc_port}"
+            monitoring = Path(scratch.name) / "monitoring.config"
+            monitoring.write_text(MONITORING_CONFIG)
+            rest_flags = ["--rest_api_port", str(rest_port), "--monitoring_config_file", str(monitoring)] if rest_port else []
             stack.start(
                 "modelserver",
                 [
                     sys.executable, "-m", "modelserver",
                     "--port", str(grpc_port),
                     "--model_config_file", str(repo / repository.CONFIG_NAME),
+                    *rest_flags,
                     "--monitoring_port", str(monitoring_port),
                     *tf_thread_flags(intra_op_threads, inter_op_threads),
                 ],
@@ -149,7 +162,9 @@ def up(
         typer.echo(
             f"\n  gateway   http://{host}:{port}   (API docs http://{host}:{port}/docs, metrics /metrics)\n"
             f"  backend   {backend_address} (gRPC, TF Serving API)"
-            + ("" if backend else f"   metrics http://127.0.0.1:{monitoring_port}/metrics")
+            + (f"\n  REST      http://127.0.0.1:{rest_port}/v1/models/<name>   metrics http://127.0.0.1:{rest_port}{PROMETHEUS_PATH}"
+               if rest_port and not backend else "")
+            + (f"\n  metrics   http://127.0.0.1:{monitoring_port}/metrics" if monitoring_port and not backend else "")
             + "\n  Ctrl-C stops everything.\n"
         )
         todo = missing_families(repo) if train else []
@@ -166,4 +181,5 @@ def up(
         typer.echo("\n[up] stopping ...")
     finally:
         stack.stop()
+        scratch.cleanup()
         typer.echo("[up] stopped")

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common import labels
 from common.repository import DEFAULT_REPOSITORY
 
 MiB = 1 << 20
@@ -165,8 +166,10 @@ class Settings(BaseSettings):
     @classmethod
     def _shares(cls, value: dict[str, float]) -> dict[str, float]:
         for model, share in value.items():
-            if not 0.0 <= share <= 1.0:
-                raise ValueError(f"canary share of {model!r} must be within 0..1, got {share}")
+            try:
+                labels.check_share(share)  # the one rule (and message) the admin API and servectl use too
+            except labels.InvalidShare as e:
+                raise ValueError(f"GATEWAY_CANARY_SHARES[{model!r}]: {e}") from None
         return value
 
     @model_validator(mode="after")

@@ -46,7 +46,7 @@ def config(servables: Path):
 
 def test_promote_canary_rollback_and_history(servables: Path) -> None:
     assert cli(servables, "promote", MODEL, "1")[0] == 0
-    code, out = cli(servables, "canary", MODEL, "2", "--share", "10")
+    code, out = cli(servables, "canary", MODEL, "2", "--share", "0.1")
     assert code == 0, out
     mc = config(servables)
     assert dict(mc.version_labels) == {"stable": 1, "canary": 2}
@@ -123,8 +123,8 @@ def test_errors_are_specific(servables: Path) -> None:
     assert code == 1 and "no version 7" in out and "[1, 2]" in out
     code, out = cli(servables, "canary", "nosuch", "1")
     assert code == 1 and "nosuch" in out
-    code, out = cli(servables, "canary", MODEL, "1", "--share", "150")
-    assert code == 1 and "0..100" in out
+    code, out = cli(servables, "canary", MODEL, "1", "--share", "10")
+    assert code == 1 and "a fraction of unpinned requests within 0..1" in out and "got 10" in out
 
 
 def test_history_lines_are_whole_under_concurrent_writers(tmp_path: Path) -> None:

@@ -106,3 +106,25 @@ def test_grpc_channel_arguments_and_bind_address(tmp_path):
     assert options.grpc_bind_address == "127.0.0.2"
     with pytest.raises(SystemExit):
         parse_args(["--model_config_file", str(cfg), "--grpc_channel_arguments", "grpc.max_connection_age_ms"])
+
+
+def test_rest_and_monitoring_flags_have_tf_serving_defaults(tmp_path):
+    import os
+
+    from modelserver.config import PrometheusSettings, read_monitoring_config
+
+    opts = parse_args(["--model_config_file", "x"])
+    assert (opts.rest_api_port, opts.rest_api_timeout_in_ms, opts.rest_api_enable_cors_support) == (0, 30000, False)
+    assert opts.rest_api_num_threads == 4 * len(os.sched_getaffinity(0))  # TF Serving: 4 per CPU
+    assert opts.monitoring_port == 0 and opts.monitoring_config_file is None  # no port beyond --port by default
+    opts = parse_args(["--model_config_file", "x", "--rest_api_port", "8501", "--rest_api_num_threads", "3",
+                       "--rest_api_timeout_in_ms", "100", "--rest_api_enable_cors_support=true"])  # fmt: skip
+    assert (opts.rest_api_port, opts.rest_api_num_threads, opts.rest_api_timeout_in_ms, opts.rest_api_enable_cors_support) == (8501, 3, 100, True)
+    # TF Serving's own testdata/monitoring_config.txt, and a config that only enables
+    (tmp_path / "tfs.txt").write_text('prometheus_config: {\n  enable: true,\n  path: "/monitoring/prometheus/metrics"\n}\n')
+    (tmp_path / "default.txt").write_text("prometheus_config { enable: true }")
+    assert read_monitoring_config(tmp_path / "tfs.txt") == PrometheusSettings(True, "/monitoring/prometheus/metrics")
+    assert read_monitoring_config(tmp_path / "default.txt") == PrometheusSettings(True, "/monitoring/prometheus/metrics")
+    assert read_monitoring_config(None) == PrometheusSettings(False)
+    with pytest.raises(ConfigError, match="monitoring_config_file"):
+        read_monitoring_config(tmp_path / "missing.txt")

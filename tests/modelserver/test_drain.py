@@ -67,3 +67,38 @@ def test_tensor_content_responses_and_sigterm_drain(tmp_path):
         channel.close()
     assert server.returncode == 0
     assert "received SIGTERM: draining" in server.log()
+
+
+def test_sigterm_drains_rest_requests_too(tmp_path):
+    """A REST predict in flight when SIGTERM arrives still gets its answer; then the REST port is closed."""
+    import httpx
+
+    publish_sleepy(tmp_path)
+    server = ModelServerProcess(tmp_path / "models.config")
+    with server:
+        with grpc.insecure_channel(server.address) as channel:
+            wait_available(rpc.Stub(channel), "sleepy", [1])
+        result: dict[str, object] = {}
+
+        def slow_call() -> None:
+            try:
+                result["reply"] = httpx.post(
+                    f"{server.rest_url}/v1/models/sleepy:predict",
+                    json={"inputs": {"x": [[1.0, 2.0]], "micros": [4_000_000]}},
+                    timeout=120,
+                )
+            except httpx.HTTPError as e:
+                result["error"] = repr(e)
+
+        caller = threading.Thread(target=slow_call)
+        caller.start()
+        wait_until(lambda: inflight(server) >= 1, timeout=60, message="the slow REST request is in flight")
+        server.terminate()
+        caller.join(timeout=120)
+        assert "error" not in result, result
+        reply = result["reply"]
+        assert reply.status_code == 200 and reply.json() == {"outputs": [[1.0, 2.0]]}
+        assert server.proc.wait(timeout=120) == 0
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.rest_url}/v1/models/sleepy", timeout=10)
+    assert server.returncode == 0

@@ -22,7 +22,7 @@ class FakeServable:
         self.calls = []
         self.fail = fail
 
-    def run(self, feeds, fetches):
+    def run(self, feeds, fetches, timeout_ms=None):
         self.calls.append(([name for name, _ in feeds], list(fetches)))
         if self.fail:
             raise self.fail

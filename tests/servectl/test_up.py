@@ -14,18 +14,21 @@ from tests.utils.servers import free_port, python_executable, wait_until
 
 
 def test_up_serves_lists_pending_models_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port, grpc_port, mon_port = free_port(), free_port(), free_port()
+    port, grpc_port, rest_port = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
         [python_executable(), "-m", "servectl", "up", "--no-train", "--repo", str(tmp_path),
-         "--port", str(port), "--grpc-port", str(grpc_port), "--monitoring-port", str(mon_port),
+         "--port", str(port), "--grpc-port", str(grpc_port), "--rest-port", str(rest_port),
          "--intra-op-threads", "1", "--inter-op-threads", "-1"],  # modelserver's TF thread flags, passed through
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, timeout=240, message="gateway up")
-        # the model server took the thread flags (it would exit on an unknown flag): its metrics answer
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{mon_port}/metrics", timeout=2).status_code == 200, timeout=120, message="modelserver up")
+        # the model server took the thread flags (it would exit on an unknown flag): its REST API and its
+        # metrics (on the REST port, as TF Serving serves them) answer
+        rest = f"http://127.0.0.1:{rest_port}"
+        wait_until(lambda: httpx.get(f"{rest}/monitoring/prometheus/metrics", timeout=2).status_code == 200, timeout=120, message="modelserver up")
+        assert httpx.get(f"{rest}/v1/models/antispam", timeout=5).json() == {"error": "Could not find any versions of model antispam"}
         # every registered family's models are in models.config, and without versions they are pending
         config = repository.read_config(tmp_path / "models.config")
         names = {c.name for c in config.model_config_list.config}

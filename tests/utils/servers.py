@@ -88,8 +88,13 @@ def wait_model_available(address: str, model: str, version: int | None = None, t
     return wait_until(available, timeout=timeout, interval=0.1, message=f"{model} AVAILABLE on {address}")
 
 
+PROMETHEUS_PATH = "/monitoring/prometheus/metrics"  # TF Serving's default, as in docker/tfserving/monitoring.config
+
+
 class ModelServerProcess:
-    """`python -m modelserver` as a real subprocess on free ports.
+    """`python -m modelserver` as a real subprocess on free ports: gRPC on `.port`, TF Serving's REST API on
+    `.rest_port` (`.rest_url`), and Prometheus on the REST port as TF Serving serves it (`.metrics_url`,
+    enabled by a `--monitoring_config_file`); no other port.
 
     Usage::
 
@@ -117,16 +122,22 @@ class ModelServerProcess:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.port = free_port()
-        self.metrics_port = free_port()
+        self.rest_port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
         self._log_file = tempfile.NamedTemporaryFile(prefix="modelserver-", suffix=".log", delete=False)
         self.log_path = Path(self._log_file.name)
+        self.monitoring_config = self.log_path.with_suffix(".monitoring.config")
+        self.monitoring_config.write_text(f'prometheus_config {{ enable: true path: "{PROMETHEUS_PATH}" }}\n')
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
 
     @property
     def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+        return self.rest_url + PROMETHEUS_PATH
 
     def command(self) -> list[str]:
         return [
@@ -135,8 +146,10 @@ class ModelServerProcess:
             "modelserver",
             "--port",
             str(self.port),
-            "--monitoring_port",
-            str(self.metrics_port),
+            "--rest_api_port",
+            str(self.rest_port),
+            "--monitoring_config_file",
+            str(self.monitoring_config),
             "--model_config_file",
             str(self.config_path),
             "--file_system_poll_wait_seconds",

@@ -32,7 +32,7 @@ async def delete_label(name: str, label: str, request: Request, _auth: AdminDep)
     return await _admin(request).delete_label(name, label)
 
 
-@router.put("/models/{name}/canary", response_model=CanaryShareOut, summary="Share of unpinned requests sent to the `canary` label")
+@router.put("/models/{name}/canary", response_model=CanaryShareOut, summary="Share (a fraction 0..1) of unpinned requests sent to the `canary` label")
 async def set_canary(name: str, body: CanaryShare, request: Request, _auth: AdminDep) -> dict[str, Any]:
     return await _admin(request).set_canary_share(name, body.share)
 
