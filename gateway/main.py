@@ -20,10 +20,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from gateway.admin import Admin
+from gateway.api import docs as api_docs
 from gateway.api import errors as api_errors
 from gateway.api.middleware import RequestContextMiddleware
 from gateway.api.responses import ORJSONResponse
-from gateway.api.routes import admin, health, models, predict
+from gateway.api.routes import admin, health, models, playground, predict
 from gateway.backend import Backend
 from gateway.core.config import Settings
 from gateway.deps import require_api_key
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served by gateway.api.docs with local assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -113,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     if settings.admin_enabled:
         app.include_router(admin.router)
+    api_docs.install(app)
+    if settings.playground_enabled:
+        playground.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

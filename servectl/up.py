@@ -160,7 +160,8 @@ def up(
             [sys.executable, "-m", "gateway", "--host", host, "--port", str(port), "--backend", backend_address, "--servables", str(repo)],
         )
         typer.echo(
-            f"\n  gateway   http://{host}:{port}   (API docs http://{host}:{port}/docs, metrics /metrics)\n"
+            f"\n  playground  http://{host}:{port}/   (try every model in the browser)\n"
+            f"  gateway   http://{host}:{port}   (API docs http://{host}:{port}/docs, metrics /metrics)\n"
             f"  backend   {backend_address} (gRPC, TF Serving API)"
             + (f"\n  REST      http://127.0.0.1:{rest_port}/v1/models/<name>   metrics http://127.0.0.1:{rest_port}{PROMETHEUS_PATH}"
                if rest_port and not backend else "")

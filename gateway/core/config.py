@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="HTTP port of `python -m gateway`")
     workers: int = Field(1, ge=1, description="uvicorn worker processes")
     log_level: str = Field("info", description="logging level of the gateway's loggers")
+    playground_enabled: bool = Field(True, description="serve the web playground at `/` (static files, gateway/static/playground)")
     shutdown_timeout_s: float = Field(30.0, gt=0, description="graceful shutdown: how long in-flight requests may drain")
 
     # --- backend (TF Serving or modelserver)

@@ -85,6 +85,7 @@ class Verdict(BaseModel):
     n_tokens: int = Field(description="tokens after normalisation and jieba")
     unknown_ratio: float = Field(description="share of tokens outside the vocabulary (read as <unk>)")
     tokens: list[str] | None = Field(None, description="with debug: the tokens the model saw")
+    unknown_tokens: list[str] | None = Field(None, description="with debug: the tokens outside the vocabulary (read as <unk>), in order")
 
 
 class AntispamOutputs(BaseModel):
@@ -94,6 +95,7 @@ class AntispamOutputs(BaseModel):
     n_tokens: int | None = None
     unknown_ratio: float | None = None
     tokens: list[str] | None = None
+    unknown_tokens: list[str] | None = None
     stage_ms: dict[str, float] | None = Field(None, description="with debug: normalise_jieba and lookup times")
 
 
@@ -149,12 +151,13 @@ class AntispamFamily(Family[AntispamAssets, AntispamInputs, AntispamContext]):
                 n_tokens=n,
                 unknown_ratio=round(unknown, 4),
                 tokens=list(tok) if inputs.debug else None,
+                unknown_tokens=[t for t, i in zip(tok, idx.tolist()) if i == UNK_ID] if inputs.debug else None,
             ))
         out = AntispamOutputs.model_construct(results=results)
         if inputs.text is not None:
             first = results[0]
             out.label, out.spam_probability, out.n_tokens = first.label, first.spam_probability, first.n_tokens
-            out.unknown_ratio, out.tokens = first.unknown_ratio, first.tokens
+            out.unknown_ratio, out.tokens, out.unknown_tokens = first.unknown_ratio, first.tokens, first.unknown_tokens
         if inputs.debug:
             out.stage_ms = {k: round(v, 3) for k, v in context.stage_ms.items()}
         return out

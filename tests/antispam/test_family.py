@@ -27,6 +27,10 @@ def test_single_text_and_debug(family_assets, serve_fn) -> None:
     assert out.n_tokens == len(out.tokens) > 3 and "xxxxxxxxxxx" in out.tokens
     assert 0.0 <= out.unknown_ratio <= 1.0 and set(out.stage_ms) == {"normalise_jieba", "lookup"}
     assert out.results[0].spam_probability == out.spam_probability
+    # the tokens outside this version's vocabulary, in order: the ones the unknown ratio counts
+    family, assets = family_assets
+    assert out.unknown_tokens == [t for t in out.tokens if t not in assets.vocab.index]
+    assert len(out.unknown_tokens) == round(out.unknown_ratio * out.n_tokens)
 
 
 def test_alone_equals_batched_with_long_text(family_assets, serve_fn) -> None:

@@ -38,11 +38,16 @@ def test_up_serves_lists_pending_models_and_stops_on_ctrl_c(tmp_path: Path) -> N
         assert "antispam" in listed
         reply = httpx.post(f"{base}/predict", json={"model": "antispam", "inputs": {"text": "你好"}}, timeout=10)
         assert reply.status_code == 503 and "retry-after" in reply.headers
+        # the playground is served where the first URL printed points
+        page = httpx.get(f"{base}/", timeout=10)
+        assert page.status_code == 200 and "Model playground" in page.text
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
-    assert "http://127.0.0.1" in out and "[up] stopped" in out
+    assert "[up] stopped" in out
+    urls = [line.split()[1] for line in out.splitlines() if line.strip().startswith(("playground", "gateway"))]
+    assert urls[:2] == [f"{base}/", base], out  # the playground's URL is the first thing printed
     # nothing is left listening
     wait_until(lambda: _refused(base), timeout=30, message="gateway port closed")
 
