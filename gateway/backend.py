@@ -5,24 +5,27 @@ format touches one module. Requests carry `tensor_content` bytes (the fast path)
 whatever the server used (`*_val` fields by default in TF Serving, `tensor_content` with
 `--enable_serialization_as_tensor_content`).
 
-Channels:
+Channels (targets and member discovery: `gateway.replicas`):
 - one balanced channel for Predict. Several backend addresses use gRPC's own `round_robin` policy through
-  an `ipv4:`/`ipv6:` target (`ipv4:10.0.0.1:8500,10.0.0.2:8500`), a single host name uses `dns:///` (one
-  name with several A records is balanced the same way); grpc skips replicas that are down.
+  an `ipv4:`/`ipv6:` target (`ipv4:10.0.0.1:8500,10.0.0.2:8500`), a host name uses `dns:///` (a name with one
+  A record per replica — a Kubernetes headless Service, a Compose service — is balanced the same way, and
+  gRPC re-resolves it when a connection closes); grpc skips replicas that are down.
 - one channel per member for GetModelStatus and HandleReloadConfigRequest: a version counts as AVAILABLE
   only when every reachable replica serves it (a pinned request may land on any of them), and config
-  reloads must reach every replica.
-Retries: UNAVAILABLE (replica restarting, connection refused) is retried with jittered exponential backoff
-within the request's one deadline; any other code is final.
+  reloads must reach every replica. For a `dns:` target the members are the name's addresses, resolved
+  again every `backend_resolve_interval_s`: channels of replicas that left are closed, new ones opened.
+Retries: UNAVAILABLE (replica restarting or killed, connection refused) is retried with jittered exponential
+backoff within the request's one deadline; any other code is final. With several replicas the retry goes to
+another one: the failed connection has already left round_robin's ready list when the call fails, and the
+backoff pause lets the picker catch up. Predict is a pure function of its request, so a retry is safe.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
+import logging
 import random
-import socket
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
@@ -34,8 +37,10 @@ from google.protobuf import wrappers_pb2
 from gateway import errors as E
 from gateway.grpc_status import from_grpc
 from gateway.core.config import Settings
+from gateway.replicas import BackendTarget, balanced_target, parse_backend, resolve, split_addresses  # noqa: F401 - re-exported
 from protos import codec, get_model_status_pb2, model_management_pb2, model_pb2, model_server_config_pb2, predict_pb2, rpc
 
+log = logging.getLogger("gateway.backend")
 STATE_NAMES = {v.number: v.name for v in get_model_status_pb2.ModelVersionStatus.State.DESCRIPTOR.values}
 # the order a version goes through; merging replicas keeps the least advanced state
 _STATE_RANK = {"UNKNOWN": 0, "START": 1, "LOADING": 2, "AVAILABLE": 3, "UNLOADING": 4, "END": 5}
@@ -48,62 +53,25 @@ class VersionStatus:
     error: str = ""  # the status message (a failed load reports END with its error)
 
 
-def split_addresses(backend: str) -> list[str]:
-    return [a.strip() for a in backend.split(",") if a.strip()]
-
-
-def _host_port(address: str) -> tuple[str, str]:
-    if address.startswith("["):
-        host, _, port = address[1:].partition("]:")
-        return host, port
-    host, _, port = address.rpartition(":")
-    return host, port
-
-
-def _ip_version(host: str) -> int | None:
-    try:
-        return ipaddress.ip_address(host).version
-    except ValueError:
-        return None
-
-
-def balanced_target(addresses: Sequence[str]) -> str:
-    """The gRPC target whose resolver yields every address (round robin picks among them)."""
-    if len(addresses) == 1:
-        a = addresses[0]
-        if ":///" in a or a.startswith(("ipv4:", "ipv6:", "unix:", "dns:")):
-            return a
-        host, _ = _host_port(a)
-        if _ip_version(host) is None:
-            return f"dns:///{a}"
-    resolved: list[tuple[int, str]] = []
-    for a in addresses:
-        host, port = _host_port(a)
-        version = _ip_version(host)
-        if version is None:  # several host names: resolve once at start-up (documented)
-            infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
-            for family, *_rest, sockaddr in infos:
-                resolved.append((6 if family == socket.AF_INET6 else 4, f"{sockaddr[0]}:{port}"))
-        else:
-            resolved.append((version, f"{host}:{port}"))
-    kinds = {v for v, _ in resolved}
-    if kinds == {6}:
-        return "ipv6:" + ",".join(f"[{a.rpartition(':')[0]}]:{a.rpartition(':')[2]}" for _, a in resolved)
-    return "ipv4:" + ",".join(a for v, a in resolved if v == 4)
-
-
 class Backend:
     """Async client of the PredictionService and ModelService; raises `gateway.errors` only."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.addresses = split_addresses(settings.backend)
-        self.target = balanced_target(self.addresses)
+        self.spec: BackendTarget = parse_backend(settings.backend)
+        self.target = self.spec.target
         self._channel: grpc.aio.Channel | None = None
         self._stub: rpc.Stub | None = None
         self._members: list[tuple[str, rpc.Stub, grpc.aio.Channel]] = []
+        self._members_at: float | None = None  # monotonic time of the last member resolution
+        self._members_lock = asyncio.Lock()
         self.last_ok: float | None = None  # monotonic time of the last successful status call
         self.on_retry: Callable[[], None] | None = None  # metrics hook
+
+    @property
+    def addresses(self) -> list[str]:
+        """The member addresses in use now (resolved ones for a `dns:` target)."""
+        return [a for a, _s, _c in self._members]
 
     def _options(self) -> list[tuple[str, object]]:
         s = self.settings
@@ -116,18 +84,49 @@ class Backend:
             ("grpc.min_reconnect_backoff_ms", min(100, backoff_ms)),
             ("grpc.max_reconnect_backoff_ms", backoff_ms),
             ("grpc.enable_retries", 0),  # retries are ours: bounded by the request's deadline
+            # gRPC's DNS resolver re-resolves when a connection closes, at most this often (default 30 s)
+            ("grpc.dns_min_time_between_resolutions_ms", int(s.backend_resolve_interval_s * 1000)),
         ]
 
     async def start(self) -> None:
         opts = self._options()
         self._channel = grpc.aio.insecure_channel(self.target, options=opts)
         self._stub = rpc.Stub(self._channel)
-        if len(self.addresses) == 1:
-            self._members = [(self.addresses[0], self._stub, self._channel)]
-        else:
-            for a in self.addresses:
-                ch = grpc.aio.insecure_channel(a, options=opts)
-                self._members.append((a, rpc.Stub(ch), ch))
+        await self._refresh_members(force=True)
+
+    async def _refresh_members(self, force: bool = False) -> None:
+        """Open a status channel per member that appeared, close those of members that left. A resolution
+        that fails keeps the previous members (a DNS hiccup must not empty the backend)."""
+        now = time.monotonic()
+        if not force and self._members_at is not None and now - self._members_at < self.settings.backend_resolve_interval_s:
+            return
+        async with self._members_lock:
+            if not force and self._members_at is not None and time.monotonic() - self._members_at < self.settings.backend_resolve_interval_s:
+                return
+            self._members_at = time.monotonic()
+            try:
+                addresses = await resolve(self.spec)
+            except Exception as e:  # noqa: BLE001 - any resolver failure: keep what we have
+                log.warning('{"event": "backend_resolve_failed", "backend": "%s", "error": "%s"}', self.target, e)
+                return
+            current = {a: (a, stub, ch) for a, stub, ch in self._members}
+            if not self.spec.resolves and len(addresses) == 1 and self._stub is not None and self._channel is not None:
+                self._members = [(addresses[0], self._stub, self._channel)]  # one address: the balanced channel is it
+                return
+            opts = self._options()
+            members = []
+            for a in addresses:
+                if a in current:
+                    members.append(current.pop(a))
+                else:
+                    ch = grpc.aio.insecure_channel(a, options=opts)
+                    members.append((a, rpc.Stub(ch), ch))
+            if current or len(members) != len(self._members):
+                log.info('{"event": "backend_members", "backend": "%s", "members": "%s"}', self.target, ",".join(addresses))
+            self._members = members
+            for _a, _s, ch in current.values():
+                if ch is not self._channel:
+                    await ch.close(None)
 
     async def close(self, grace: float | None = None) -> None:
         channels = {id(c): c for _a, _s, c in self._members}
@@ -205,6 +204,7 @@ class Backend:
     async def model_status(self, model: str) -> dict[int, VersionStatus]:
         """Versions of `model` merged over reachable replicas ({} = the backend does not know the model).
         Raises BackendUnavailable when no replica answers."""
+        await self._refresh_members()
         req = get_model_status_pb2.GetModelStatusRequest(model_spec=model_pb2.ModelSpec(name=model))
         results = await asyncio.gather(
             *(self._status_one(stub, req) for _a, stub, _c in self._members), return_exceptions=True
@@ -236,8 +236,9 @@ class Backend:
 
     async def reload_config(self, config: model_server_config_pb2.ModelServerConfig) -> list[str]:
         """HandleReloadConfigRequest on every replica; returns the replicas' error messages (empty = all OK)."""
+        await self._refresh_members()
         req = model_management_pb2.ReloadConfigRequest(config=config)
-        problems = []
+        problems = [] if self._members else [f"{self.target}: no replica resolved"]
         for address, stub, _c in self._members:
             try:
                 resp = await stub.HandleReloadConfigRequest(req, timeout=self.settings.reload_timeout_s)

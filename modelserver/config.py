@@ -91,6 +91,8 @@ class ServerOptions:
     manage_state_interval_seconds: float = 0.1
     tensorflow_intra_op_parallelism: int = 0  # 0: TF picks (one thread per core)
     tensorflow_inter_op_parallelism: int = 0  # 0: TF picks; negative: every op runs in the RPC's own thread
+    grpc_channel_arguments: tuple[tuple[str, int | str], ...] = ()  # extra gRPC server options (TF Serving's flag)
+    grpc_bind_address: str = "0.0.0.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,7 +190,34 @@ def build_parser() -> argparse.ArgumentParser:
         "every op in the RPC's own thread (TF's ConfigProto rule): no thread hand-offs. Together with "
         "--tensorflow_intra_op_parallelism 1 it halved the tiny anti-spam RNN's session call (docs/modelserver.md).",
     )
+    p.add_argument(
+        "--grpc_channel_arguments",
+        type=parse_channel_arguments,
+        default=(),
+        help="Comma-separated gRPC server arguments, e.g. grpc.max_connection_age_ms=30000 (TF Serving's flag): "
+        "recycling connections makes clients with a dns:/// target re-resolve and find replicas added later.",
+    )
+    p.add_argument(
+        "--grpc_bind_address",
+        default="0.0.0.0",
+        help="Address the gRPC port binds (ours; TF Serving always binds all). Several replicas on one host can "
+        "share a port on different loopback addresses (127.0.0.2, 127.0.0.3, ...), one DNS name for all of them.",
+    )
     return p
+
+
+def parse_channel_arguments(text: str) -> tuple[tuple[str, int | str], ...]:
+    """`k=v,k=v` -> ((k, v), ...), integer values as int (TF Serving's rule for --grpc_channel_arguments)."""
+    out: list[tuple[str, int | str]] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"expected key=value in --grpc_channel_arguments, got {item!r}")
+        value = value.strip()
+        out.append((key.strip(), int(value) if value.lstrip("-").isdigit() else value))
+    return tuple(out)
 
 
 def _parse_bool(text: str) -> bool:
@@ -221,6 +250,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerOptions:
         num_load_threads=ns.num_load_threads,
         tensorflow_intra_op_parallelism=ns.tensorflow_intra_op_parallelism,
         tensorflow_inter_op_parallelism=ns.tensorflow_inter_op_parallelism,
+        grpc_channel_arguments=ns.grpc_channel_arguments,
+        grpc_bind_address=ns.grpc_bind_address,
     )
 
 

@@ -59,6 +59,7 @@ class ModelServer:
                 ("grpc.max_send_message_length", size),
                 ("grpc.max_receive_message_length", size),
                 ("grpc.so_reuseport", 0),  # a port in use is an error, never silently shared
+                *options.grpc_channel_arguments,
             ],
         )
         self.grpc_server.add_generic_rpc_handlers(
@@ -78,7 +79,8 @@ class ModelServer:
         if prometheus.enable and not options.rest_api_port:
             log.warning("--monitoring_config_file enables Prometheus, but it is served on the REST port: set --rest_api_port")
         self.core.start()  # reads models.config first: a file that does not parse stops us here
-        self.port = self.grpc_server.add_insecure_port(f"0.0.0.0:{options.port}")
+        host = options.grpc_bind_address
+        self.port = self.grpc_server.add_insecure_port(f"[{host}]:{options.port}" if ":" in host else f"{host}:{options.port}")
         if self.port == 0:
             raise OSError(f"cannot bind gRPC port {options.port}")
         if options.rest_api_port:

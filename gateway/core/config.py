@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # --- backend (TF Serving or modelserver)
     backend: str = Field(
         "localhost:8500",
-        description="gRPC backend: `host:port`, a comma-separated list (balanced round robin), or a gRPC target such as `dns:///tfs:8500`",
+        description="gRPC backend: `host:port`, a comma-separated list (balanced round robin), or a gRPC target: `dns:///tfs:8500` (every address of the name, re-resolved), `dns://dns-server:53/tfs:8500`, `ipv4:10.0.0.1:8500,10.0.0.2:8500`",
     )
     servables: Path = Field(DEFAULT_REPOSITORY, description="model repository holding models.config and the version directories")
     backend_timeout_s: float = Field(30.0, gt=0, description="deadline of one Predict call (all retries included)")
@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     backend_retries: int = Field(2, ge=0, description="extra attempts on UNAVAILABLE, with exponential backoff")
     retry_backoff_s: float = Field(0.05, gt=0, description="first backoff between attempts (doubles, with jitter)")
     max_message_bytes: int = Field(256 * MiB, ge=4 * MiB, description="gRPC send/receive message limit")
+    backend_resolve_interval_s: float = Field(
+        5.0,
+        gt=0,
+        description="a `dns:` backend's name is resolved again this often for the per-replica status and reload "
+        "channels; also the least time between gRPC's own re-resolutions of the Predict channel",
+    )
     reconnect_backoff_max_s: float = Field(2.0, gt=0, description="cap of gRPC's reconnect backoff (a restarted backend is found this fast)")
     asset_retry_s: float = Field(30.0, gt=0, description="how often the assets of a version that failed to load are tried again")
     refresh_interval_s: float = Field(0.5, gt=0, description="how often the registry polls GetModelStatus and models.config")

@@ -90,6 +90,24 @@ def test_flags_have_tf_serving_names_and_defaults(tmp_path):
     assert (opts.tensorflow_intra_op_parallelism, opts.tensorflow_inter_op_parallelism) == (1, -1)
 
 
+def test_grpc_channel_arguments_and_bind_address(tmp_path):
+    cfg = tmp_path / "models.config"
+    cfg.write_text("model_config_list {}")
+    options = parse_args(["--model_config_file", str(cfg)])
+    assert options.grpc_channel_arguments == () and options.grpc_bind_address == "0.0.0.0"
+    options = parse_args([
+        "--model_config_file", str(cfg),
+        "--grpc_channel_arguments", "grpc.max_connection_age_ms=3000, grpc.max_connection_age_grace_ms=10000,grpc.primary_user_agent=x",
+        "--grpc_bind_address", "127.0.0.2",
+    ])
+    assert options.grpc_channel_arguments == (
+        ("grpc.max_connection_age_ms", 3000), ("grpc.max_connection_age_grace_ms", 10000), ("grpc.primary_user_agent", "x"),
+    )
+    assert options.grpc_bind_address == "127.0.0.2"
+    with pytest.raises(SystemExit):
+        parse_args(["--model_config_file", str(cfg), "--grpc_channel_arguments", "grpc.max_connection_age_ms"])
+
+
 def test_rest_and_monitoring_flags_have_tf_serving_defaults(tmp_path):
     import os
 
