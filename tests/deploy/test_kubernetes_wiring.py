@@ -76,7 +76,7 @@ def test_tfserving_serves_the_shared_repository(overlay: str) -> None:
     tfs = container(spec, "tfserving")
     mount, volume = mount_of(spec, tfs, flags["model_config_file"])
     assert mount["readOnly"] and volume["persistentVolumeClaim"]["readOnly"]
-    assert mount["mountPath"] == repo.CONTAINER_ROOT, "models.config's base paths are /models/<name> (design §8)"
+    assert mount["mountPath"] == repo.CONTAINER_ROOT, "models.config's base paths are /models/<name> (docs/design.md §8)"
     pvc = named(objects, "PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
     assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
     # monitoring.config comes from the ConfigMap, identical to the compose stack's file
