@@ -60,6 +60,9 @@ def _strict_int(name: str, value: Any) -> Any:
     """JSON integers only: 1.5, "7", true are refused rather than silently converted."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 2**63:
+        # the JSON parser reads integers beyond 64 bits as floats: say what was wrong, not "got float"
+        raise ValueError(f"{name} {value:.4g} is out of range; integers up to 2^63-1 are accepted")
     raise ValueError(f"{name} must be a JSON integer, got {type(value).__name__} {value!r}")
 
 

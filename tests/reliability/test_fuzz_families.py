@@ -38,6 +38,7 @@ from tests.utils.all_families import MODELS
 
 SCHEMA_EXAMPLES = 80  # per (encoding, positive/negative)
 MEDIA_EXAMPLES = 60  # per family (classifier, SRGAN, U-Net)
+TEXT_EXAMPLES = 120  # anti-spam and text-to-image together
 IMAGE_MODES = ("1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F")
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 NPY_DTYPES = ("uint8", "int16", "float32", "float64", "bool", "complex64", "<U3", "object")
@@ -105,6 +106,26 @@ def scan_files(draw: st.DrawFn) -> dict[str, bytes]:
     return {n: draw(kind) for n in names if draw(st.integers(0, 5)) > 0}
 
 
+# any Unicode (controls, surrogates excluded by JSON, emoji, CJK), and sentences of real words
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
+ZH_TEXT = st.lists(st.sampled_from(["你好", "请问", "明天", "开会", "加微信", "领取", "免费", "红包", "点击链接", "http://t.cn/x", "，", "。", "！",
+                                    "13812345678", "iPhone", "😀", "\u200b", " ", "\t"]), max_size=40).map("".join)
+EN_TEXT = st.lists(st.sampled_from(["this", "flower", "has", "pink", "yellow", "petals", "and", "a", "round", "centre", ",", ".", "!", "🌸"]),
+                   max_size=70).map(" ".join)
+
+
+def text_cases() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    """(model, inputs) for the text families, JSON only (they take no files)."""
+    antispam = st.tuples(st.just("antispam"), st.one_of(
+        st.builds(lambda t: {"text": t}, st.one_of(ANY_TEXT, ZH_TEXT)),
+        st.builds(lambda ts, d: {"texts": ts, "debug": d}, st.lists(st.one_of(ANY_TEXT, ZH_TEXT), max_size=70), st.booleans())))
+    text2image = st.tuples(st.just("text2image"), st.fixed_dictionaries(
+        {"caption": st.one_of(ANY_TEXT, EN_TEXT)},
+        optional={"n": st.integers(-1, 20), "seed": st.integers(-1, 2**64), "interpolate": st.fixed_dictionaries(
+            {"caption": st.one_of(ANY_TEXT, EN_TEXT)}, optional={"steps": st.integers(-1, 40)})}))
+    return st.one_of(antispam, text2image)
+
+
 def media_cases() -> st.SearchStrategy[tuple[str, dict[str, bytes], dict[str, Any]]]:
     """(model, file fields, other fields) for the families that take files."""
     classifier = st.tuples(st.sampled_from(("vgg16", "inception_v3")),
@@ -124,6 +145,12 @@ def send_media(client: httpx.Client, model: str, files: dict[str, Any], fields: 
         return client.post("/predict", data=data, files=parts)
     b64 = {name: ([base64.b64encode(b).decode() for b in v] if isinstance(v, list) else base64.b64encode(v).decode()) for name, v in files.items()}
     return client.post("/predict", json={"model": model, "inputs": {**b64, **fields}})
+
+
+def _content_type(response: Any) -> str:
+    """httpx gives a string, schemathesis' response a list of values."""
+    value = response.headers.get("content-type") or ""
+    return value[0] if isinstance(value, list) else value
 
 
 def outputs_validator(openapi: dict[str, Any], family_class: str) -> jsonschema.Draft202012Validator:
@@ -146,8 +173,8 @@ def test_fuzz_predict_reaches_every_family(all_families_stack) -> None:
         by_model[model] += 1
         if response.status_code >= 500 and not (response.status_code == 504 and deadline_set):
             problems.append(f"{what} -> {response.status_code} {response.text[:300]}")
-        elif not response.headers.get("content-type", "").startswith("application/json"):
-            problems.append(f"{what} -> {response.status_code} with content-type {response.headers.get('content-type')}")
+        elif not _content_type(response).startswith("application/json"):
+            problems.append(f"{what} -> {response.status_code} with content-type {_content_type(response)!r}")
         elif response.status_code == 200:
             answered_200[model] += 1
 
@@ -190,6 +217,16 @@ def test_fuzz_predict_reaches_every_family(all_families_stack) -> None:
                     problems.append(f"{model}: outputs do not match the schema: {errors[:3]}")
 
         run_media()
+
+        @given(case=text_cases())
+        @settings(max_examples=TEXT_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+                  derandomize=True, database=None, phases=[Phase.explicit, Phase.generate])
+        def run_text(case) -> None:
+            model, inputs = case
+            response = client.post("/predict", json={"model": model, "inputs": inputs})
+            check(response, model, f"{model} {inputs!r:.200}")
+
+        run_text()
 
     assert problems == [], (dict(statuses), problems[:5])
     assert set(MODELS) <= set(by_model), by_model  # every family was reached

@@ -59,6 +59,7 @@ def test_interpolation_strip_through_gateway(stack) -> None:
         ({"caption": CAPTION, "n": 17}, 422, "n must be from 1 to 16"),
         ({"caption": CAPTION, "seed": "abc"}, 422, "seed must be a JSON integer"),
         ({"caption": CAPTION, "seed": 2.5}, 422, "seed must be a JSON integer"),
+        ({"caption": CAPTION, "seed": 10**30}, 422, "is out of range; integers up to 2^63-1"),  # beyond 64 bits: read as a float
     ],
 )
 def test_bad_input_is_a_clear_4xx(stack, inputs, status, match) -> None:
