@@ -170,7 +170,7 @@ def test_fuzz_predict_reaches_every_family(all_families_stack) -> None:
 
     def check(response: httpx.Response, model: str, what: str, deadline_set: bool = False) -> None:
         statuses[str(response.status_code)] += 1
-        by_model[model] += 1
+        by_model[model if model in served else "other (unknown, missing or invalid model)"] += 1
         if response.status_code >= 500 and not (response.status_code == 504 and deadline_set):
             problems.append(f"{what} -> {response.status_code} {response.text[:300]}")
         elif not _content_type(response).startswith("application/json"):
