@@ -14,21 +14,14 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LINES_PER_FILE = 250
 
 
 @pytest.fixture(scope="session")
 def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first lines of each corpus file (real data, corpus format), so training takes seconds."""
-    from training.antispam.data import PASS_FILE, SPAM_FILE, default_data_dir
+    from tests.utils.all_families import tiny_antispam_data
 
-    src = default_data_dir()
-    assert (src / SPAM_FILE).is_file(), f"the anti-spam corpus is committed in data/text-antispam, not found at {src}"
-    out = tmp_path_factory.mktemp("antispam-data")
-    for name in (SPAM_FILE, PASS_FILE):
-        lines = (src / name).read_text(encoding="utf-8").splitlines()[:LINES_PER_FILE]
-        (out / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+    return tiny_antispam_data(tmp_path_factory.mktemp("antispam-data"))
 
 
 @pytest.fixture(scope="session")

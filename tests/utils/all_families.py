@@ -22,15 +22,18 @@ STACK_ENV = {"GATEWAY_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "GATEWAY_REFRESH_INT
 REUSE_ENV = "ALL_FAMILIES_REPO"  # a repository built before (a developer's loop; CI builds it)
 
 
+ANTISPAM_LINES_PER_FILE = 250  # training on these takes seconds
+
+
 def tiny_antispam_data(out: Path) -> Path:
-    """The first lines of each corpus file, as tests/antispam/conftest.py's `tiny_data_dir`."""
-    from tests.antispam.conftest import LINES_PER_FILE
+    """The first lines of each corpus file (real data, corpus format), so training takes seconds."""
     from training.antispam.data import PASS_FILE, SPAM_FILE, default_data_dir
 
     src = default_data_dir()
+    assert (src / SPAM_FILE).is_file(), f"the anti-spam corpus is committed in data/text-antispam, not found at {src}"
     out.mkdir(parents=True, exist_ok=True)
     for name in (SPAM_FILE, PASS_FILE):
-        lines = (src / name).read_text(encoding="utf-8").splitlines()[:LINES_PER_FILE]
+        lines = (src / name).read_text(encoding="utf-8").splitlines()[:ANTISPAM_LINES_PER_FILE]
         (out / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 
