@@ -42,3 +42,34 @@ def test_padded_batches_bucket_and_shift() -> None:
     first, labels = batches[0]
     assert first.tolist() == [[3, 0], [1, 2]] and labels.tolist() == [1, 0]  # shortest first, ids + 1, 0 = pad
     assert batches[1][0].tolist() == [[4, 5, 6]]
+
+
+@pytest.mark.parametrize("finetune", ["after", "joint"])
+def test_finetuned_vectors_are_unit_rows_and_served_equals_trained(finetune: str, vectors: np.ndarray) -> None:
+    """The exported rows are the fine-tuned table re-normalised; the classifier fed them through the gateway's
+    lookup answers as the training graph (which normalises in the graph) does."""
+    from training.antispam.model import train_classifier, with_lookup
+
+    rng = np.random.default_rng(1)
+    ids = [rng.integers(0, 50, size=int(rng.integers(1, 9))) for _ in range(64)]
+    labels = (np.array([int(x.sum()) for x in ids]) % 2).astype(np.int64)
+    cfg = ClassifierConfig(arch="lstm", units=8, max_epochs=1, patience=1, batch_size=16, seed=3,
+                           finetune=finetune, finetune_lr=0.05, finetune_epochs=1)
+    clf, history, out = train_classifier(vectors, (ids, labels), (ids[:16], labels[:16]), cfg, verbose=0)
+    assert out.shape == vectors.shape and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    assert np.abs(out - vectors).max() > 1e-4  # the table did move
+    served = np.asarray(clf(lookup_batch(ids[:8], out), training=False))
+    model, _ = with_lookup(clf, out)
+    padded = np.zeros((8, max(len(x) for x in ids[:8])), np.int32)
+    for r, x in enumerate(ids[:8]):
+        padded[r, : len(x)] = x + 1
+    np.testing.assert_allclose(served, np.asarray(model(padded, training=False)), atol=1e-5)
+
+
+def test_meanmax_and_bidirectional_ignore_padding(vectors: np.ndarray) -> None:
+    model = build_classifier(DIM, ClassifierConfig(arch="lstm", pool="meanmax", bidirectional=True, seed=3))
+    short, long = np.array([3, 7, 1]), np.arange(1, 50).repeat(4)
+    alone = np.asarray(model(lookup_batch([short], vectors), training=False))
+    batched = np.asarray(model(lookup_batch([long, short], vectors), training=False))
+    assert np.abs(alone[0] - batched[1]).max() < 1e-5
