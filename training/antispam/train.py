@@ -26,6 +26,8 @@ from common.text_zh import UNK, UNK_ID, TextPolicy, get_segmenter, lookup_batch,
 from training.antispam import data as data_mod
 from training.antispam.augment import Augmentation, augment, effective
 from training.antispam.evaluate import classification_metrics, evaluate
+from common import manifest as mf
+from training.antispam.supplement import load_supplement
 from training.antispam.model import ClassifierConfig, predict_vectors, train_classifier
 from training.antispam.word2vec import Word2VecConfig, print_probe, train_word2vec
 from training.export import ExportSpec, Published, publish
@@ -45,6 +47,7 @@ class Preset:
     classifier: ClassifierConfig
     policy: TextPolicy = field(default_factory=TextPolicy)
     augmentation: Augmentation = field(default_factory=Augmentation)
+    supplement: bool = False  # add training/antispam/supplementary/messages.tsv to the train part
     split_seed: int = 20180101
     val_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -80,6 +83,8 @@ OPTIONS = {
     "policy_version": "2 (default) or 1 (the pre-issue-20 pipeline: digits masked, punctuation kept)",
     "augment": "true (default) or false: switch all training-time augmentation off",
     "aug_<field>": "any Augmentation field, e.g. aug_crop=0.5, aug_seed=3",
+    "supplement": "true or false: add the hand-written supplementary messages (notices, modern scams) to the "
+                  "train part (never to validation or held-out)",
 }
 
 
@@ -118,7 +123,8 @@ def resolve_preset(name: str, options: dict[str, Any]) -> Preset:
         name_ = key[len("aug_"):]
         if key.startswith("aug_") and name_ in Augmentation.__dataclass_fields__:
             aug = dataclasses.replace(aug, **{name_: type(getattr(aug, name_))(value)})
-    return dataclasses.replace(p, word2vec=w2v, classifier=clf, policy=pol, augmentation=aug)
+    sup = _bool(options["supplement"]) if "supplement" in options else p.supplement
+    return dataclasses.replace(p, word2vec=w2v, classifier=clf, policy=pol, augmentation=aug, supplement=sup)
 
 
 def _bool(value: Any) -> bool:
@@ -167,15 +173,21 @@ def train(
     if verbose and aug_texts:
         print(f"augmentation (seed {p.augmentation.seed}): +{len(aug_texts):,} training messages {aug_counts}")
 
+    sup = load_supplement() if p.supplement else None
+    sup_tokens = data_mod.tokenize_all(sup.texts, p.policy, segmenter) if sup else []
+    if verbose and sup:
+        print(f"supplement: +{len(sup.texts):,} training messages {sup.record()}")
+
     t0 = time.monotonic()
-    vocab, vectors = train_word2vec([tokens[i] for i in tr], p.word2vec, log_root / "word2vec", verbose)
+    vocab, vectors = train_word2vec([tokens[i] for i in tr] + sup_tokens, p.word2vec, log_root / "word2vec", verbose)
     w2v_seconds = time.monotonic() - t0
     probe = print_probe(vocab, vectors) if verbose else {}
 
     ids = [vocab.encode(t) for t in tokens]
-    aug_ids = [vocab.encode(t) for t in aug_tokens]
+    aug_ids = [vocab.encode(t) for t in aug_tokens + sup_tokens]
+    aug_labels = np.concatenate([aug_labels, sup.labels]) if sup else aug_labels
     t0 = time.monotonic()
-    classifier, history = train_classifier(
+    classifier, history, vectors = train_classifier(
         vectors,
         ([ids[i] for i in tr] + aug_ids, np.concatenate([corpus.labels[tr], aug_labels]).astype(np.int64)),
         ([ids[i] for i in va], corpus.labels[va]),
@@ -229,7 +241,7 @@ def train(
         preset=p.name,
         write_savedmodel=lambda d: write_savedmodel(classifier, dim, d),
         warmup_inputs={"x": warmup},
-        training_data_hash=corpus.data_hash,
+        training_data_hash=corpus.data_hash if sup is None else mf.hash_bytes(corpus.data_hash.encode(), sup.sha256.encode()),
         metrics=metrics,
         preprocessing=params,
         assets=assets,
@@ -239,6 +251,7 @@ def train(
             "augmentation": {"requested": dataclasses.asdict(p.augmentation), "applied": dataclasses.asdict(aug_cfg),
                              "added": aug_counts},
             "labels": list(data_mod.LABEL_NAMES),
+            "supplement": sup.record() if sup else None,
         },
     )
     published = publish(spec, repo)
