@@ -179,3 +179,62 @@ def test_colour_heads_need_a_colour_weight_and_vice_versa():
 
     with pytest.raises(ValueError, match="colour heads"):
         Trainer(_cfg(), 2e-4, 0.5, colour_weight=1.0)
+
+
+def test_local_centre_head_reads_only_a_patch_of_the_image():
+    """Each position of the local centre head sees a 10x10-pixel patch (D's 16x16 map), so it can read the
+    disc without the petals around it; the pooled logits are one per centre colour."""
+    import keras
+    import tensorflow as tf
+
+    from training.text2image.model import build_discriminator
+
+    d = build_discriminator(_cfg(colour_heads=(7, 4), centre_head="local"))
+    per_position = keras.Model(d.inputs, d.get_layer("centre_logits").output)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32))
+    text = tf.constant(rng.standard_normal((1, 16)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.reduce_sum(per_position([x, text], training=False)[0, 8, 8])
+    seen = np.argwhere(np.abs(tape.gradient(score, x).numpy()[0]).sum(-1) > 0)
+    assert per_position.output.shape[1:3] == (16, 16)
+    assert (seen.max(0) - seen.min(0) + 1 <= 10).all()
+    assert d([x, text], training=False)[2].shape == (1, 4)
+
+
+def test_unknown_centre_head_is_refused():
+    from training.text2image.model import build_discriminator
+
+    with pytest.raises(ValueError, match="centre_head"):
+        build_discriminator(_cfg(colour_heads=(7, 4), centre_head="middle"))
+
+
+def test_minibatch_std_channel_is_zero_for_copies_and_positive_for_a_varied_batch():
+    from training.text2image.model import MinibatchStd
+
+    rng = np.random.default_rng(0)
+    same = np.repeat(rng.standard_normal((1, 4, 4, 3)).astype(np.float32), 5, axis=0)
+    varied = rng.standard_normal((5, 4, 4, 3)).astype(np.float32)
+    a, b = np.asarray(MinibatchStd()(same)), np.asarray(MinibatchStd()(varied))
+    assert a.shape == (5, 4, 4, 1) and np.allclose(a, 1e-4, atol=1e-4) and b.min() > 0.5
+
+
+@pytest.mark.slow  # two traces of the GAN step, one of them by XLA: about 35 s
+def test_xla_gan_step_trains_like_the_plain_one():
+    """jit_compile changes how the step runs, not what it computes: the same first step, the same losses."""
+    import keras
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+
+    rng = np.random.default_rng(1)
+    images = tf.constant(rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32))
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    z = tf.constant(rng.standard_normal((4, 4)).astype(np.float32))
+    losses = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(3)
+        trainer = Trainer(_cfg(colour_heads=(7, 4)), 2e-4, 0.5, match_weight=1.0, mode_seeking_weight=1.0, colour_weight=1.0, jit_compile=jit)
+        losses.append([float(x) for x in trainer.gan_step(images, tf.constant(ids), tf.constant(ids[::-1].copy()), z, *_LABELS)])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-3, atol=1e-5)

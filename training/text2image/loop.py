@@ -81,7 +81,7 @@ def scalar(name: str, value: float, step: int) -> None:
 class Trainer:
     def __init__(
         self, cfg: M.ModelConfig, lr: float, beta1: float, match_weight: float = 0.0, ema_decay: float = 0.0,
-        mode_seeking_weight: float = 0.0, colour_weight: float = 0.0, lr_d: float | None = None,
+        mode_seeking_weight: float = 0.0, colour_weight: float = 0.0, lr_d: float | None = None, jit_compile: bool = False,
     ) -> None:
         self.cfg = cfg
         self.match_weight = match_weight
@@ -105,6 +105,9 @@ class Trainer:
         self.opt_enc = tf.keras.optimizers.Adam(lr, beta_1=beta1)
         self.opt_g = tf.keras.optimizers.Adam(lr, beta_1=beta1)
         self.opt_d = tf.keras.optimizers.Adam(lr if lr_d is None else lr_d, beta_1=beta1)
+        # Why XLA for the GAN step (`jit_compile`): at tiny's sizes the step is many small ops, and their
+        # dispatch, not the arithmetic, dominated (docs/text2image.md, "Eighth round").
+        self.gan_step = tf.function(self._gan_step, reduce_retracing=True, jit_compile=jit_compile)
 
     @tf.function(reduce_retracing=True)
     def encoder_step(self, images, right, wrong, wrong_images):
@@ -123,8 +126,7 @@ class Trainer:
         out = self.discriminator([images, text], training=True)
         return (out[0], tuple(out[1:])) if self.cfg.colour_heads else (out, ())
 
-    @tf.function(reduce_retracing=True)
-    def gan_step(self, images, right, wrong, z, petal, image_centre, caption_centre):
+    def _gan_step(self, images, right, wrong, z, petal, image_centre, caption_centre):
         """One D update, then one G update against the updated D, from ONE generator forward pass (the fake
         batch is kept on G's tape while D trains on it with its gradient stopped; the previous step ran G
         twice, which was a third of the step's time at tiny's sizes).

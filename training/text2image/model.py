@@ -56,6 +56,8 @@ class ModelConfig:
     text_pool: str = "last"  # text vector: "last" LSTM state (the book) or "mean" of its outputs over the words
     text_slots: int = 0  # G: 0 = one tiled text code; K > 0 = K codes mixed per position (SlotMix), in its place
     colour_heads: tuple[int, ...] = ()  # D: () = the book's one logit; (petal colours, centre colours) adds classifier heads
+    minibatch_std: bool = False  # D: ProGAN's minibatch standard deviation as an extra channel of the 4x4 map
+    centre_head: str = "flat"  # D's centre-colour head: "flat" (the 4x4 map flattened) or "local" (local_centre_head)
 
 
 def _lrelu(x: tf.Tensor) -> tf.Tensor:
@@ -128,6 +130,20 @@ class SlotMix(layers.Layer):
         return keras.ops.einsum("bhwk,bkc->bhwc", gate, slots)
 
 
+@keras.saving.register_keras_serializable(package="text2image")
+class MinibatchStd(layers.Layer):
+    """[B, H, W, C] -> [B, H, W, 1]: the standard deviation over the batch of every feature, averaged, tiled.
+
+    Why (ProGAN, Karras et al. 2018): a discriminator that sees one image at a time cannot tell a batch of
+    near-copies from a varied one; with this channel it can, and G pays for sameness within a batch.
+    """
+
+    def call(self, x):  # type: ignore[no-untyped-def]
+        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)
+        s = keras.ops.mean(std)
+        return keras.ops.ones_like(x[..., :1]) * s
+
+
 def _text_slots(text: tf.Tensor, cfg: ModelConfig) -> tf.Tensor:
     """[B, text_dim] -> [B, K, code_dim]: K compressed text codes."""
     codes = [layers.Reshape((1, cfg.code_dim), name=f"slot{k}_reshape")(_lrelu(layers.Dense(cfg.code_dim, name=f"slot{k}")(text))) for k in range(cfg.text_slots)]
@@ -165,13 +181,15 @@ def build_discriminator(cfg: ModelConfig) -> keras.Model:
     img = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
     text = keras.Input((cfg.text_dim,), name="text")
     x = _lrelu(layers.Conv2D(cfg.df_dim, 4, strides=2, padding="same", name="d0")(img))  # 32
+    maps = {}
     for i, mult in enumerate((2, 4, 8), start=1):  # 16, 8, 4
         x = layers.Conv2D(cfg.df_dim * mult, 4, strides=2, padding="same", use_bias=False, name=f"d{i}")(x)
-        x = _lrelu(layers.BatchNormalization(name=f"dbn{i}")(x))
+        maps[i] = x = _lrelu(layers.BatchNormalization(name=f"dbn{i}")(x))
     features = x = _residual(x, cfg.df_dim * 8, "dres", _lrelu)
     code = _lrelu(layers.Dense(cfg.code_dim, name="text_code")(text))
     s16 = cfg.image_size // 16
-    x = layers.Concatenate()([x, _tile(code, s16, "tile")])  # the text branch tiled at 4x4
+    extra = [MinibatchStd(name="minibatch_std")(x)] if cfg.minibatch_std else []
+    x = layers.Concatenate()([x, *extra, _tile(code, s16, "tile")])  # the text branch tiled at 4x4
     x = layers.Conv2D(cfg.df_dim * 8, 1, use_bias=False, name="joint")(x)
     x = _lrelu(layers.BatchNormalization(name="joint_bn")(x))
     x = layers.Conv2D(1, s16, padding="valid", name="logit")(x)
@@ -186,7 +204,26 @@ def build_discriminator(cfg: ModelConfig) -> keras.Model:
     # the 4x4 feature map flattened, not pooled: the centre colour is where the centre is.
     flat = layers.Flatten(name="heads_flat")(features)
     heads = [layers.Dense(k, name=f"colour_head{i}")(flat) for i, k in enumerate(cfg.colour_heads)]
+    if cfg.centre_head == "local":
+        heads[1] = local_centre_head(maps[1], cfg.colour_heads[1], cfg.df_dim * 4)
+    elif cfg.centre_head != "flat":
+        raise ValueError(f"centre_head must be 'flat' or 'local', got {cfg.centre_head!r}")
     return keras.Model([img, text], [x, *heads], name="discriminator")
+
+
+def local_centre_head(fmap: tf.Tensor, classes: int, width: int) -> tf.Tensor:
+    """Centre-colour logits read from small patches: per position of D's 16x16 map (a 10-pixel receptive
+    field), class logits and a "centre-ness" score; the logits are averaged with the softmax of the scores
+    over the positions.
+
+    Why: the flat head sees the whole flower, and in training a petal colour predicts its centre (red petals
+    never come with a yellow centre), so it can read the centre off the petals; for a held-out pair it then
+    tells G the wrong thing. A patch of the disc holds the centre's colour and little of the petals'.
+    """
+    h = _lrelu(layers.Conv2D(width, 1, name="centre_local")(fmap))
+    logits = layers.Reshape((-1, classes), name="centre_logits_flat")(layers.Conv2D(classes, 1, name="centre_logits")(h))
+    where = layers.Softmax(axis=1, name="centre_where_softmax")(layers.Reshape((-1, 1), name="centre_where_flat")(layers.Conv2D(1, 1, name="centre_where")(h)))
+    return layers.Lambda(lambda t: keras.ops.sum(t[0] * t[1], axis=1), name="colour_head1")([where, logits])
 
 
 def _cosine(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:

@@ -38,6 +38,7 @@ class Preset:
     judge_images: int  # its own renders of every colour combination (seed + 11; never the test images)
     eval_captions: int  # held-out captions generated for the colour accuracies
     log_every: int
+    jit_compile: bool = False  # XLA-compiled GAN step (loop.Trainer): same losses, fewer CPU-seconds per step
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

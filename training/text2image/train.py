@@ -58,7 +58,7 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else (),
     )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
-    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d)
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile)
     batches = Batches(split.train, vocab, p.batch, p.seed)
     enc_loss = trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
     gan_losses = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
