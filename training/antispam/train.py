@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from common import manifest as mf
 from common.text_zh import UNK, UNK_ID, TextPolicy, get_segmenter, lookup_batch, tokenize
 from training.antispam import data as data_mod
 from training.antispam.augment import Augmentation, augment, effective
 from training.antispam.evaluate import classification_metrics, evaluate
-from common import manifest as mf
-from training.antispam.supplement import load_supplement
 from training.antispam.model import ClassifierConfig, predict_vectors, train_classifier
+from training.antispam.supplement import load_supplement
 from training.antispam.word2vec import Word2VecConfig, print_probe, train_word2vec
 from training.export import ExportSpec, Published, publish
 from training.registry import TrainingFamily, register
