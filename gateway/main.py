@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="HTTP API in front of TF Serving / modelserver for the book's five model families. Errors are "
         "`{\"error\": {\"code\", \"message\", \"request_id\"}}`; every response carries `X-Request-ID`.",
         lifespan=lifespan,
+        # FastAPI checks for OpenTelemetry providers on every request unless told not to
+        telemetry=None if settings.otel_enabled else {"tracing": False, "metrics": False, "logs": False},
         default_response_class=ORJSONResponse,
         generate_unique_id_function=_operation_id,
         docs_url=None,  # served by gateway.api.docs with local assets (no CDN)
@@ -111,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     api_errors.install(app)
     # the API-key check is a router dependency only when keys are configured: no per-request cost otherwise
-    app.include_router(predict.router, dependencies=[Depends(require_api_key)] if settings.api_keys else [])
+    app.include_router(predict.build_router([Depends(require_api_key)] if settings.api_keys else []))
     app.include_router(models.router)
     app.include_router(health.router)
     if settings.admin_enabled:

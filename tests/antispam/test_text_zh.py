@@ -106,6 +106,37 @@ def test_jieba_initialised_once_per_process() -> None:
     assert text_zh.INIT_COUNT == count
 
 
+def _shipped_texts() -> list[str]:
+    from pathlib import Path
+
+    from training.antispam.data import default_data_dir, join_segmented
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [join_segmented(line) for p in sorted(default_data_dir().glob("*.seg"))
+             for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for name in ("challenge", "supplementary"):
+        texts += [line.split("\t")[-1] for line in (root / "training" / "antispam" / name / "messages.tsv").read_text(encoding="utf-8").splitlines()]
+    return texts
+
+
+@pytest.mark.parametrize("policy", [TextPolicy(), TextPolicy(hmm=False), TextPolicy(punctuation="keep", digits="keep"), V1], ids=["default", "no-hmm", "keep", "v1"])
+def test_segmenter_gives_jiebas_tokens_on_every_shipped_text(policy: TextPolicy) -> None:
+    """rjieba takes the texts without jieba's in-word symbols (common.text_zh.Segmenter): check, token for
+    token against jieba itself, every corpus, challenge and supplementary text under each kind of policy."""
+    seg = get_segmenter()
+    texts = [text_zh.normalize(t, policy) for t in _shipped_texts()]
+    fast = [t for t in texts if seg.uses_rjieba(t)]
+    assert len(texts) > 16000 and len(fast) > 12000
+    assert [t for t in fast if seg.cut(t, policy.hmm) != seg.cut_with_jieba(t, policy.hmm)] == []
+
+
+def test_texts_with_jiebas_word_symbols_go_to_jieba() -> None:
+    """jieba-rs keeps `8.2gb` whole; jieba splits it: such a text is segmented by jieba."""
+    keep = TextPolicy(punctuation="keep", digits="keep")
+    assert not get_segmenter().uses_rjieba("流量8.2gb") and get_segmenter().uses_rjieba("流量八十")
+    assert tokenize("流量8.2gb", keep) == ["流量", "8.2", "gb"]
+
+
 def test_user_dictionary_is_applied(tmp_path) -> None:
     word = "八折狂欢购"
     assert word not in tokenize(f"本周{word}开始")
@@ -113,6 +144,7 @@ def test_user_dictionary_is_applied(tmp_path) -> None:
     user_dict.write_text(f"{word} 100000 n\n", encoding="utf-8")
     seg = get_segmenter(user_dict)
     assert seg is get_segmenter(user_dict) and seg is not get_segmenter()
+    assert not seg.uses_rjieba("本周开始")  # rjieba loads user dictionaries differently
     assert word in tokenize(f"本周{word}开始", segmenter=seg)
 
 

@@ -133,6 +133,7 @@ def _bool(value: Any) -> bool:
 
 def preprocessing_params(preset: Preset, vocab_size: int, user_dict: Path | None) -> dict:
     import jieba
+    from importlib.metadata import version
 
     return {
         "policy": preset.policy.as_dict(),
@@ -146,6 +147,7 @@ def preprocessing_params(preset: Preset, vocab_size: int, user_dict: Path | None
         "vectors": "L2-normalised float32 [vocab_size, dim]; padding = zero rows",
         "user_dict_file": USER_DICT_FILE if user_dict else None,
         "jieba_version": jieba.__version__,
+        "rjieba_version": version("rjieba"),
         "training_text": "corpus lines re-joined with spaces removed, then this pipeline",
     }
 

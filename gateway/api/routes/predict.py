@@ -11,24 +11,24 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, params
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from common.repository import LABEL_PATTERN, MODEL_NAME_PATTERN
 from gateway import errors as E
 from gateway.api.errors import describe_validation_errors
+from gateway.api.request_route import RequestRoute
 from gateway.api.responses import ORJSONResponse
 from gateway.core.config import Settings
 from gateway.families import AnyFamily, UploadedFile
 from gateway.registry import Registry
 from gateway.service import PredictCall, PredictService
 from gateway.schemas import PREDICT_ACCEPTED, ErrorBody, PredictRequest, PredictResponse
-
-router = APIRouter(tags=["predict"])
 
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 415, 422, 503, 504)}
 ACCEPTED_TYPES = "application/json or multipart/form-data"
@@ -139,21 +139,6 @@ async def parse_multipart(request: Request, registry: Registry, settings: Settin
     return PredictCall(model, family, inputs, version, label)
 
 
-@router.post(
-    "/predict",
-    response_model=PredictResponse,
-    responses=ERRORS,  # type: ignore[arg-type]
-    summary="Run a model",
-    description=(
-        "JSON `{\"model\", \"version\"?, \"version_label\"?, \"inputs\"}` or multipart/form-data (`model`, optional "
-        "`version`/`version_label`, the family's file fields). Unpinned requests go to the `stable` label, else the "
-        "latest served version (a configured canary share goes to `canary`). See the examples per model."
-    ),
-    openapi_extra={"parameters": [{
-        "name": "X-Request-Timeout-Ms", "in": "header", "required": False, "schema": {"type": "number", "exclusiveMinimum": 0},
-        "description": "this request's deadline in milliseconds (capped by GATEWAY_BACKEND_TIMEOUT_S); 504 when it passes",
-    }]},
-)
 async def predict(request: Request) -> ORJSONResponse:
     # the service and settings are read from app.state directly: every dependency costs time on the hot path
     service: PredictService = request.app.state.predict_service
@@ -175,3 +160,28 @@ async def predict(request: Request) -> ORJSONResponse:
     entry["version"] = result.version
     entry["timing_ms"] = result.timing_ms
     return ORJSONResponse(result.as_dict())
+
+
+def build_router(dependencies: Sequence[params.Depends] = ()) -> APIRouter:
+    """The /predict router. `dependencies` (the API-key check when keys are configured) sit on the router, not
+    on `include_router`, so the route sees them: a `RequestRoute` with a dependency is handled by FastAPI's
+    own handler (gateway.api.request_route says why the route is a RequestRoute)."""
+    router = APIRouter(tags=["predict"], route_class=RequestRoute, dependencies=list(dependencies))
+    router.add_api_route(
+        "/predict",
+        predict,
+        methods=["POST"],
+        response_model=PredictResponse,
+        responses=ERRORS,  # type: ignore[arg-type]
+        summary="Run a model",
+        description=(
+            "JSON `{\"model\", \"version\"?, \"version_label\"?, \"inputs\"}` or multipart/form-data (`model`, optional "
+            "`version`/`version_label`, the family's file fields). Unpinned requests go to the `stable` label, else the "
+            "latest served version (a configured canary share goes to `canary`). See the examples per model."
+        ),
+        openapi_extra={"parameters": [{
+            "name": "X-Request-Timeout-Ms", "in": "header", "required": False, "schema": {"type": "number", "exclusiveMinimum": 0},
+            "description": "this request's deadline in milliseconds (capped by GATEWAY_BACKEND_TIMEOUT_S); 504 when it passes",
+        }]},
+    )
+    return router
