@@ -10,7 +10,9 @@ OpenAPI operation, the app's middleware and exception handlers — using FastAPI
 
 When the route has anything to solve (router dependencies such as `require_api_key` when API keys are
 configured, or parameters other than the Request), the handler is FastAPI's own, so a dependency is never
-silently skipped.
+silently skipped. Give such dependencies to the `APIRouter` (as `gateway.api.routes.predict.build_router`
+does), not to `include_router`: FastAPI 0.165 keeps include-time dependencies outside the route object, where
+this class cannot see them.
 """
 
 from __future__ import annotations
