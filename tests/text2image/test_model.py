@@ -238,3 +238,70 @@ def test_xla_gan_step_trains_like_the_plain_one():
         trainer = Trainer(_cfg(colour_heads=(7, 4)), 2e-4, 0.5, match_weight=1.0, mode_seeking_weight=1.0, colour_weight=1.0, jit_compile=jit)
         losses.append([float(x) for x in trainer.gan_step(images, tf.constant(ids), tf.constant(ids[::-1].copy()), z, *_LABELS)])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-3, atol=1e-5)
+
+
+def test_text_at_out_feeds_the_caption_into_the_last_layer():
+    """With `text_at_out` the 64x64 image depends on the caption through to_rgb directly (slots or tiled code)."""
+    from training.text2image.model import build_generator
+
+    for slots in (0, 2):
+        gen = build_generator(_cfg(text_at_out=True, text_slots=slots))
+        assert gen.get_layer("to_rgb").input.shape[-1] == 4 + 8  # gf_dim features + one code
+        z = np.zeros((2, 4), np.float32)
+        text = np.random.default_rng(0).standard_normal((2, 16)).astype(np.float32)
+        out = np.asarray(gen([text, z], training=False))
+        assert out.shape == (2, 64, 64, 3) and not np.allclose(out[0], out[1])
+
+
+def test_film_starts_as_the_identity_and_is_steered_by_the_text():
+    import keras
+
+    from training.text2image.model import build_generator
+
+    gen = build_generator(_cfg(text_film=True))
+    film = [layer for layer in gen.layers if layer.name.startswith("film") and layer.name[4:].isdigit()]
+    assert len(film) == 3
+    inner = keras.Model(gen.inputs, [film[0].input[0], film[0].output])
+    text = np.random.default_rng(0).standard_normal((2, 16)).astype(np.float32)
+    before, after = (np.asarray(t) for t in inner([text, np.zeros((2, 4), np.float32)], training=False))
+    np.testing.assert_allclose(before, after)  # zero-initialised scale and shift
+    gamma = gen.get_layer("film0_gamma")
+    gamma.set_weights([np.ones_like(w) for w in gamma.get_weights()])
+    before, after = (np.asarray(t) for t in inner([text, np.zeros((2, 4), np.float32)], training=False))
+    assert not np.allclose(before, after)
+
+
+def test_r1_penalty_is_the_squared_input_gradient():
+    import tensorflow as tf
+
+    from training.text2image.model import r1_penalty
+
+    x = tf.constant(np.random.default_rng(0).standard_normal((3, 2, 2, 1)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        d = 3.0 * tf.reduce_sum(x, axis=[1, 2, 3])  # slope 3 everywhere: |grad|^2 = 9 * 4 pixels
+    assert float(r1_penalty(d, x, tape)) == pytest.approx(36.0)
+
+
+def test_gan_step_with_r1_film_text_at_out_and_minibatch_std_trains():
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+
+    cfg = _cfg(colour_heads=(7, 4), text_slots=2, text_at_out=True, text_film=True, minibatch_std=True)
+    trainer = Trainer(cfg, 2e-4, 0.5, match_weight=1.0, mode_seeking_weight=1.0, colour_weight=1.0, r1_weight=1.0)
+    d_before = [w.copy() for w in trainer.discriminator.get_weights()]
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    losses = [float(x) for x in trainer.gan_step(
+        tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS)]
+    assert all(np.isfinite(losses))
+    assert any(not np.allclose(a, b) for a, b in zip(d_before, trainer.discriminator.get_weights()))
+
+
+def test_new_options_are_off_in_the_presets_and_settable():
+    for p in PRESETS.values():
+        assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (False, False, False, 0.0) or p.name == "tiny"
+    p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5")
+    assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (True, True, True, 0.5)

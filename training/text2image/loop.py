@@ -17,6 +17,7 @@ captions and images are those of another image of the same batch (a roll by one 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import keras
@@ -82,8 +83,10 @@ class Trainer:
     def __init__(
         self, cfg: M.ModelConfig, lr: float, beta1: float, match_weight: float = 0.0, ema_decay: float = 0.0,
         mode_seeking_weight: float = 0.0, colour_weight: float = 0.0, lr_d: float | None = None, jit_compile: bool = False,
+        r1_weight: float = 0.0,
     ) -> None:
         self.cfg = cfg
+        self.r1_weight = r1_weight
         self.match_weight = match_weight
         self.ema_decay = ema_decay
         self.mode_seeking_weight = mode_seeking_weight
@@ -143,10 +146,16 @@ class Trainer:
         with tf.GradientTape() as g_tape:
             fake = self.generator([t_fake, z], training=True)
             with tf.GradientTape() as d_tape:
-                d_real, heads_real = self._discriminate(images, t)
+                r1_tape = tf.GradientTape(watch_accessed_variables=False) if self.r1_weight else contextlib.nullcontext()
+                with r1_tape:
+                    if self.r1_weight:
+                        r1_tape.watch(images)
+                    d_real, heads_real = self._discriminate(images, t)
                 d_wrong, _ = self._discriminate(images, tw)
                 d_fake, _ = self._discriminate(tf.stop_gradient(fake), t_fake)
                 d_loss = M.discriminator_loss(d_real, d_wrong, d_fake)
+                if self.r1_weight:  # gamma / 2 * E|grad D(real, right)|^2
+                    d_loss += 0.5 * self.r1_weight * M.r1_penalty(d_real, images, r1_tape)
                 if self.colour_weight:  # the heads learn the colours from real images only
                     d_loss += self.colour_weight * (M.colour_loss(heads_real[0], petal) + M.colour_loss(heads_real[1], image_centre))
             d_vars = self.discriminator.trainable_variables

@@ -58,6 +58,8 @@ class ModelConfig:
     colour_heads: tuple[int, ...] = ()  # D: () = the book's one logit; (petal colours, centre colours) adds classifier heads
     minibatch_std: bool = False  # D: ProGAN's minibatch standard deviation as an extra channel of the 4x4 map
     centre_head: str = "flat"  # D's centre-colour head: "flat" (the 4x4 map flattened) or "local" (local_centre_head)
+    text_at_out: bool = False  # G: the text (slots mixed per position, or the tiled code) also at 64x64, into to_rgb
+    text_film: bool = False  # G: FiLM (per-channel scale and shift from the text vector) after every upsampling BatchNorm
 
 
 def _lrelu(x: tf.Tensor) -> tf.Tensor:
@@ -150,6 +152,28 @@ def _text_slots(text: tf.Tensor, cfg: ModelConfig) -> tf.Tensor:
     return codes[0] if len(codes) == 1 else layers.Concatenate(axis=1, name="slots")(codes)
 
 
+def _film(x: tf.Tensor, text: tf.Tensor, name: str) -> tf.Tensor:
+    """FiLM (Perez et al. 2018), i.e. conditional BatchNorm: x * (1 + gamma(text)) + beta(text), per channel.
+
+    Why: concatenated text codes add to a conv's input; FiLM multiplies features by the caption, so which
+    features are on can depend on the caption at every scale. The dense layers start at zero, so the
+    network starts as the unconditioned one.
+    """
+    c = x.shape[-1]
+    gamma = layers.Reshape((1, 1, c), name=f"{name}_gamma_reshape")(layers.Dense(c, kernel_initializer="zeros", name=f"{name}_gamma")(text))
+    beta = layers.Reshape((1, 1, c), name=f"{name}_beta_reshape")(layers.Dense(c, kernel_initializer="zeros", name=f"{name}_beta")(text))
+    return FiLM(name=name)([x, gamma, beta])
+
+
+@keras.saving.register_keras_serializable(package="text2image")
+class FiLM(layers.Layer):
+    """[x B,H,W,C, gamma B,1,1,C, beta B,1,1,C] -> x * (1 + gamma) + beta."""
+
+    def call(self, inputs):  # type: ignore[no-untyped-def]
+        x, gamma, beta = inputs
+        return x * (1.0 + gamma) + beta
+
+
 def build_generator(cfg: ModelConfig) -> keras.Model:
     text = keras.Input((cfg.text_dim,), name="text")
     z = keras.Input((cfg.z_dim,), name="z")
@@ -171,8 +195,18 @@ def build_generator(cfg: ModelConfig) -> keras.Model:
         elif cfg.text_every_scale:
             x = layers.Concatenate(name=f"text_at{i}")([x, _tile(code, s16 * 2 ** (i + 1), f"text_tile{i}")])
         x = layers.Conv2D(cfg.gf_dim * mult, 3, padding="same", use_bias=False, name=f"upconv{i}")(x)
-        x = relu()(layers.BatchNormalization(name=f"upbn{i}")(x))
+        x = layers.BatchNormalization(name=f"upbn{i}")(x)
+        if cfg.text_film:
+            x = _film(x, text, f"film{i}")
+        x = relu()(x)
     x = layers.UpSampling2D(2, interpolation="nearest", name="up_out")(x)  # 32 -> 64
+    if cfg.text_at_out:  # the caption straight into the last (linear) layer, where the pixels get their colour
+        if slots is not None:
+            gate = layers.Conv2D(cfg.text_slots, 3, padding="same", name="gate_out")(x)
+            mixed = SlotMix(name="slotmix_out")([layers.Softmax(axis=-1, name="gate_out_softmax")(gate), slots])
+        else:
+            mixed = _tile(code, cfg.image_size, "text_tile_out")
+        x = layers.Concatenate(name="text_at_out")([x, mixed])
     x = layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb")(x)
     return keras.Model([text, z], x, name="generator")
 
@@ -241,6 +275,14 @@ def cosine_hinge_loss(text_vec: tf.Tensor, image_vec: tf.Tensor, wrong_text: tf.
 
 def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), target), logits=logits))
+
+
+def r1_penalty(d_real: tf.Tensor, images: tf.Tensor, tape: tf.GradientTape) -> tf.Tensor:
+    """R1 (Mescheder et al. 2018): mean over the batch of |d D(real) / d image|^2, from `tape`, which watched
+    `images` while D ran on them. Penalising D's slope on real data keeps it from sharpening into a
+    classifier whose gradients tell G little."""
+    grad = tape.gradient(d_real, images)  # of the sum over the batch (BatchNorm couples the rows a little)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3]))
 
 
 def discriminator_loss(real_right: tf.Tensor, real_wrong: tf.Tensor, fake_right: tf.Tensor, real_label: float = 1.0) -> tf.Tensor:

@@ -39,6 +39,10 @@ class Preset:
     eval_captions: int  # held-out captions generated for the colour accuracies
     log_every: int
     jit_compile: bool = False  # XLA-compiled GAN step (loop.Trainer): same losses, fewer CPU-seconds per step
+    minibatch_std: bool = False  # D: minibatch-std channel at 4x4 (model.MinibatchStd)
+    text_at_out: bool = False  # G: the text slots also at 64x64, into the last layer (model.ModelConfig)
+    text_film: bool = False  # G: FiLM of every upsampling block by the text vector (model._film)
+    r1_weight: float = 0.0  # D: R1 gradient penalty on real images, gamma (0 = off; model.r1_penalty)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
