@@ -221,7 +221,7 @@ class Segmenter:
     event-loop work under load (measured 2026-12-03); rjieba, jieba's algorithm and dictionary in Rust,
     takes ~6 µs. The two differ only in how they read the symbols jieba keeps inside words
     (`_JIEBA_WORD_SYMBOLS`), so a text without them goes to rjieba and a text with one to jieba. On every
-    text we have (16,546 corpus lines plus the challenge and supplementary sets, under each policy) the
+    text we have (16,544: the corpus lines plus the challenge and supplementary sets, under each policy) the
     result is token for token jieba's; a test re-checks it. A user dictionary, which rjieba loads
     differently, sends every text to jieba. So every published version keeps reading text exactly as it
     was trained. jieba's dictionary (~2 s to load, tens of MB) is loaded only when a text needs it.
@@ -256,9 +256,10 @@ class Segmenter:
 
     def cut(self, text: str, hmm: bool = True) -> list[str]:
         """jieba's tokens of `text`, whitespace left out."""
-        if self._fast is not None and _JIEBA_WORD_SYMBOLS.search(text) is None:
-            return [t for t in self._fast.cut(text, hmm) if t.strip()]
-        return [t for t in self._python_jieba().cut(text, HMM=hmm) if t.strip()]
+        fast = self._fast if self.uses_rjieba(text) else None
+        if fast is not None:
+            return [t for t in fast.cut(text, hmm) if t.strip()]
+        return self.cut_with_jieba(text, hmm)
 
     def cut_with_jieba(self, text: str, hmm: bool = True) -> list[str]:
         """jieba itself, whatever the text (the reference the tests hold rjieba to)."""

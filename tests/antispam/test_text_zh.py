@@ -107,16 +107,12 @@ def test_jieba_initialised_once_per_process() -> None:
 
 
 def _shipped_texts() -> list[str]:
-    from pathlib import Path
+    """Raw text of every corpus line, challenge message and supplementary message, read as training reads them."""
+    from training.antispam.data import load_corpus
+    from training.antispam.evaluate import load_challenge
+    from training.antispam.supplement import load_supplement
 
-    from training.antispam.data import default_data_dir, join_segmented
-
-    root = Path(__file__).resolve().parents[2]
-    texts = [join_segmented(line) for p in sorted(default_data_dir().glob("*.seg"))
-             for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for name in ("challenge", "supplementary"):
-        texts += [line.split("\t")[-1] for line in (root / "training" / "antispam" / name / "messages.tsv").read_text(encoding="utf-8").splitlines()]
-    return texts
+    return load_corpus().texts + load_challenge()[0] + load_supplement().texts
 
 
 @pytest.mark.parametrize("policy", [TextPolicy(), TextPolicy(hmm=False), TextPolicy(punctuation="keep", digits="keep"), V1], ids=["default", "no-hmm", "keep", "v1"])
