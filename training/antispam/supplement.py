@@ -26,6 +26,7 @@ import numpy as np
 from training.antispam.data import PASS, SPAM
 
 SUPPLEMENT_FILE = Path(__file__).resolve().parent / "supplementary" / "messages.tsv"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_SHARED_CHARS = 10  # a common substring of this many characters (digits folded) counts as a near copy
 MAX_EDIT_RATIO = 0.35  # edit distance below this share of the longer text counts as a near copy
 
@@ -40,7 +41,8 @@ class Supplement:
 
     def record(self) -> dict:
         """What the manifest says about the file (where, how many of each class, which bytes)."""
-        return {"file": str(self.path.relative_to(self.path.parents[3])) if len(self.path.parents) > 3 else str(self.path),
+        path = self.path.resolve()
+        return {"file": str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path),
                 "lines": len(self.texts), "pass": int((self.labels == PASS).sum()),
                 "spam": int((self.labels == SPAM).sum()), "sha256": self.sha256, "used_in": "train part only"}
 
