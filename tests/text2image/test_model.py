@@ -166,9 +166,9 @@ def test_gan_step_with_mode_seeking_and_colour_heads_trains_both_nets():
     rng = np.random.default_rng(1)
     images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
     ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
-    d, g, match, seeking, colour = (float(x) for x in trainer.gan_step(
+    d, g, match, seeking, colour, slot_colour = (float(x) for x in trainer.gan_step(
         tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS))
-    assert all(np.isfinite([d, g, match])) and seeking > 0 and colour > 0
+    assert all(np.isfinite([d, g, match])) and seeking > 0 and colour > 0 and slot_colour == 0
     assert any(not np.allclose(a, b) for a, b in zip(d_before, trainer.discriminator.get_weights()))
     assert any(not np.allclose(a, b) for a, b in zip(g_before, trainer.generator.get_weights()))
     assert len(trainer.discriminator.outputs) == 3  # logit + petal head + centre head
@@ -305,3 +305,45 @@ def test_new_options_are_off_in_the_presets_and_settable():
         assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (False, False, False, 0.0) or p.name == "tiny"
     p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5")
     assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (True, True, True, 0.5)
+
+
+def test_slot_colour_heads_teach_slot0_the_petal_and_slot1_the_centre():
+    """slot_colour_weight: linear heads on the two text slot codes (slot 0 -> petal, slot 1 -> centre, -1 ignored)
+    add a term to G's loss that trains the slot read-outs and the heads, and nothing of them is exported."""
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+    from training.text2image.model import colour_loss
+
+    cfg = _cfg(colour_heads=(7, 4), text_slots=2)
+    trainer = Trainer(cfg, 2e-4, 0.5, match_weight=1.0, mode_seeking_weight=1.0, colour_weight=1.0, slot_colour_weight=1.0)
+    assert [h.units for h in trainer.slot_heads] == [7, 4]
+    assert not any(layer.name.startswith("slot_colour_head") for layer in trainer.export_generator.layers)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    t = trainer.text_encoder(ids, training=False)
+    codes = np.asarray(trainer.slot_codes(t))
+    assert codes.shape == (4, 2, 8)
+    # the loss as documented: petal from slot 0, centre from slot 1 (mode seeking pairs the first half's captions)
+    h = 2
+    petal, centre = (np.concatenate([x[:h], x[:h]]) for x in (_LABELS[0], _LABELS[2]))
+    t_pair = tf.concat([t[:h], t[:h]], 0)
+    c = trainer.slot_codes(t_pair)
+    expected = float(colour_loss(trainer.slot_heads[0](c[:, 0]), petal) + colour_loss(trainer.slot_heads[1](c[:, 1]), centre))
+    slot0_before = trainer.generator.get_layer("slot0").get_weights()[0].copy()
+    heads_before = [w.copy() for head in trainer.slot_heads for w in head.get_weights()]
+    losses = [float(x) for x in trainer.gan_step(
+        tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS)]
+    assert all(np.isfinite(losses)) and losses[-1] == pytest.approx(expected, rel=1e-4)
+    assert not np.allclose(slot0_before, trainer.generator.get_layer("slot0").get_weights()[0])
+    assert all(not np.allclose(a, b) for a, b in zip(heads_before, [w for head in trainer.slot_heads for w in head.get_weights()]))
+
+
+def test_slot_colour_weight_needs_two_slots_and_is_off_in_the_presets():
+    from training.text2image.loop import Trainer
+
+    with pytest.raises(ValueError, match="2 text slots"):
+        Trainer(_cfg(), 2e-4, 0.5, slot_colour_weight=1.0)
+    assert all(p.slot_colour_weight == 0.0 for p in PRESETS.values())
+    assert PRESETS["tiny"].with_options(slot_colour_weight="0.5").slot_colour_weight == 0.5
