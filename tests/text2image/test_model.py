@@ -40,7 +40,7 @@ def test_generator_makes_64x64_images_with_or_without_text_at_every_scale(every_
 def test_an_unknown_text_pool_is_refused():
     from training.text2image.model import build_text_encoder
 
-    with pytest.raises(ValueError, match="text_pool must be 'last' or 'mean'"):
+    with pytest.raises(ValueError, match="text_pool must be 'last', 'mean' or 'attn'"):
         build_text_encoder(_cfg(text_pool="max"))
 
 
@@ -103,7 +103,7 @@ def test_a_boolean_option_that_is_not_one_is_refused():
         PRESETS["tiny"].with_options(text_projection="maybe")
 
 
-@pytest.mark.parametrize("pool", ["last", "mean"])
+@pytest.mark.parametrize("pool", ["last", "mean", "attn"])
 def test_text_vector_ignores_padding(pool):
     """Captions of different lengths share a padded batch; the padding must not move a caption's vector."""
     from training.text2image.model import build_text_encoder
@@ -111,7 +111,33 @@ def test_text_vector_ignores_padding(pool):
     enc = build_text_encoder(_cfg(text_pool=pool))
     alone = np.asarray(enc(np.array([[3, 4, 5, 2]], np.int64), training=False))
     padded = np.asarray(enc(np.array([[3, 4, 5, 2, 0, 0, 0]], np.int64), training=False))
-    np.testing.assert_allclose(alone, padded, atol=1e-6)
+    np.testing.assert_allclose(alone, padded, atol=1e-5)
+
+
+@pytest.mark.parametrize("slots", [0, 4])
+def test_attention_pool_gives_the_text_vector_shape_and_round_trips(slots, tmp_path):
+    """K = text_slots (2 if 0) heads of text_dim / K each, concatenated: the servables' [B, text_dim] vector."""
+    import keras
+
+    from training.text2image.model import AttnPool, build_text_encoder
+
+    enc = build_text_encoder(_cfg(text_pool="attn", text_slots=slots))
+    assert enc.get_layer("attn").heads == (slots or 2)
+    ids = np.array([[3, 4, 5, 2, 0], [6, 7, 0, 0, 0]], np.int64)
+    out = np.asarray(enc(ids, training=False))
+    assert out.shape == (2, 16)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 4.0, rtol=1e-5)  # sqrt(text_dim)
+    enc.save(tmp_path / "enc.keras")
+    back = keras.saving.load_model(tmp_path / "enc.keras")
+    assert isinstance(back.get_layer("attn"), AttnPool)
+    np.testing.assert_allclose(np.asarray(back(ids, training=False)), out, atol=1e-6)
+
+
+def test_attention_pool_needs_heads_that_divide_the_text_dim():
+    from training.text2image.model import build_text_encoder
+
+    with pytest.raises(ValueError, match="not divisible"):
+        build_text_encoder(_cfg(text_pool="attn", text_slots=3))
 
 
 def test_exported_generator_is_the_running_average_of_the_trained_one():

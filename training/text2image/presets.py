@@ -26,7 +26,7 @@ class Preset:
     match_weight: float  # generator's text-image matching term (0 = the book's losses only)
     text_every_scale: bool  # generator: text code at every upsampling block (model.ModelConfig)
     text_projection: bool  # discriminator: projection term on the logit (model.ModelConfig)
-    text_pool: str  # text vector: "last" LSTM state (the book) or "mean" over the words (model.ModelConfig)
+    text_pool: str  # text vector: "last" LSTM state (the book), "mean" over the words or "attn" (model.AttnPool)
     text_slots: int  # generator: 0 = one tiled text code; K = K codes mixed per position (model.SlotMix)
     mode_seeking_weight: float  # generator: MSGAN's diversity term over pairs of z per caption (0 = off; model.mode_seeking_loss)
     colour_weight: float  # D's colour heads (TAC-GAN's auxiliary classifier) and G's term on them (0 = off; model.colour_loss)
