@@ -1,6 +1,7 @@
 """Linear read-out of colours from the tiny text vector (phase 1 reproduced in-process, as train() does it)
 and, given exported versions, from each of G's text slot codes. Train: captions of training pairs; test:
-captions of the held-out pairs (all 10 per test image)."""
+captions of the held-out pairs (all 10 per test image).
+Arguments: preset options as key=value (e.g. text_pool=attn), then exported version directories."""
 import sys, time
 import numpy as np
 import keras, tensorflow as tf
@@ -12,7 +13,9 @@ from training.text2image.loop import Batches, Trainer
 from training.text2image.model import ModelConfig
 
 t0 = time.time()
-p = PRESETS["tiny"].with_options(jit_compile="true")
+opts = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
+paths = [a for a in sys.argv[1:] if "=" not in a]
+p = PRESETS["tiny"].with_options(jit_compile="true", **opts)
 split = flowers.make_split(p.n_train, p.n_val, p.n_test, p.seed)
 vocab = Vocabulary.build(c for caps in split.train.captions for c in caps)
 keras.utils.set_random_seed(p.seed)
@@ -20,7 +23,7 @@ cfg = ModelConfig(vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_
     text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
     colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else ())
 trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight)
-batches = Batches(split.train, vocab, p.batch, p.seed)
+batches = Batches(split.train, vocab, p.batch, p.seed, p.hard_negatives)
 writer = tf.summary.create_noop_writer()
 trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
 print(f"phase 1 done {time.time()-t0:.0f}s", flush=True)
@@ -61,7 +64,7 @@ for C in (0.01, 0.1, 1.0, 10.0):
         per[f"{flowers.PETAL_NAMES[pi]}/{flowers.CENTRE_NAMES[ci]}"] = round(float(np.mean(pred[sel] == ci)), 2)
     print(f"text vector centre C={C}: held-out {np.mean(pred == te_c[mt]):.3f}", per, flush=True)
 
-for path in sys.argv[1:]:
+for path in paths:
     loaded = tf.saved_model.load(path)
     vars_ = {v.name: v for v in loaded.variables}
     def get(layer, w):

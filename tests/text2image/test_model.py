@@ -40,7 +40,7 @@ def test_generator_makes_64x64_images_with_or_without_text_at_every_scale(every_
 def test_an_unknown_text_pool_is_refused():
     from training.text2image.model import build_text_encoder
 
-    with pytest.raises(ValueError, match="text_pool must be 'last', 'mean' or 'attn'"):
+    with pytest.raises(ValueError, match="text_pool must be 'last', 'mean', 'attn' or 'phrase'"):
         build_text_encoder(_cfg(text_pool="max"))
 
 
@@ -103,7 +103,7 @@ def test_a_boolean_option_that_is_not_one_is_refused():
         PRESETS["tiny"].with_options(text_projection="maybe")
 
 
-@pytest.mark.parametrize("pool", ["last", "mean", "attn"])
+@pytest.mark.parametrize("pool", ["last", "mean", "attn", "phrase"])
 def test_text_vector_ignores_padding(pool):
     """Captions of different lengths share a padded batch; the padding must not move a caption's vector."""
     from training.text2image.model import build_text_encoder
@@ -130,6 +130,28 @@ def test_attention_pool_gives_the_text_vector_shape_and_round_trips(slots, tmp_p
     enc.save(tmp_path / "enc.keras")
     back = keras.saving.load_model(tmp_path / "enc.keras")
     assert isinstance(back.get_layer("attn"), AttnPool)
+    np.testing.assert_allclose(np.asarray(back(ids, training=False)), out, atol=1e-6)
+
+
+def test_phrase_pool_averages_local_features_and_round_trips(tmp_path):
+    """text_pool="phrase": no LSTM; the pooled vector is the mean over the valid words of a width-3
+    convolution, so the same words in a different order give a different vector only through the windows."""
+    import keras
+
+    from training.text2image.model import PhraseMean, build_text_encoder
+
+    enc = build_text_encoder(_cfg(text_pool="phrase"))
+    assert not any(isinstance(layer, keras.layers.LSTM) for layer in enc.layers)
+    ids = np.array([[5, 6, 3, 9, 10], [9, 10, 0, 0, 0]], np.int64)
+    out = np.asarray(enc(ids, training=False))
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 4.0, rtol=1e-5)  # sqrt(text_dim)
+    pool = enc.get_layer("phrase")
+    emb = np.asarray(enc.get_layer("embedding")(ids[:1]))
+    by_hand = np.asarray(pool.conv(emb)).mean(axis=1)  # no padding in row 0: the plain mean
+    np.testing.assert_allclose(np.asarray(pool(emb)), by_hand, atol=1e-5)
+    enc.save(tmp_path / "enc.keras")
+    back = keras.saving.load_model(tmp_path / "enc.keras")
+    assert isinstance(back.get_layer("phrase"), PhraseMean)
     np.testing.assert_allclose(np.asarray(back(ids, training=False)), out, atol=1e-6)
 
 
@@ -328,9 +350,9 @@ def test_gan_step_with_r1_film_text_at_out_and_minibatch_std_trains():
 
 def test_new_options_are_off_in_the_presets_and_settable():
     for p in PRESETS.values():
-        assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (False, False, False, 0.0) or p.name == "tiny"
-    p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5")
-    assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (True, True, True, 0.5)
+        assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight, p.slot_colour_weight) == (False, False, False, 0.0, 0.0)
+    p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5", slot_colour_weight="1", hard_negatives="0.5")
+    assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight, p.slot_colour_weight, p.hard_negatives) == (True, True, True, 0.5, 1.0, 0.5)
 
 
 def test_slot_colour_heads_teach_slot0_the_petal_and_slot1_the_centre():

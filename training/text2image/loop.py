@@ -43,8 +43,10 @@ class Batches:
     """Seeded random batches of (images, right caption ids, wrong caption ids, wrong images), and the colour
     labels the captions name (`last_labels`, for the discriminator's colour heads)."""
 
-    def __init__(self, data: FlowerSet, vocab: Vocabulary, batch: int, seed: int) -> None:
+    def __init__(self, data: FlowerSet, vocab: Vocabulary, batch: int, seed: int, hard_negatives: float = 0.0) -> None:
         self.images = to_unit(data.images)
+        self.hard_negatives = hard_negatives
+        self.colour_ids = np.array(sorted({vocab.encode(c).ids[0] for c in (*PETAL_NAMES, *CENTRE_NAMES)}), np.int64)
         flat = [c for caps in data.captions for c in caps]
         self.ids = encode_captions(vocab, flat).reshape(len(data), len(data.captions[0]), -1)
         # the centre label of a caption that does not name the centre colour is unknown (-1)
@@ -65,9 +67,25 @@ class Batches:
         right = self.ids[idx, cap]
         wrong_idx = np.roll(idx, 1)
         wrong = self.ids[wrong_idx, self.rng.integers(self.ids.shape[1], size=self.batch)]
+        if self.hard_negatives:
+            swap = self.rng.random(self.batch) < self.hard_negatives
+            wrong = np.where(swap[:, None], self._swap_colour(right), wrong)
         # (petal, centre of the image) for D's real images, and the centre as the caption names it for G
         self.last_labels = (self.petal[idx], self.image_centre[idx], self.centre[idx, cap])
         return images, right, wrong, np.roll(images, 1, axis=0)
+
+
+    def _swap_colour(self, ids: np.ndarray) -> np.ndarray:
+        """Each caption with one of its colour words replaced by another colour: a wrong caption that differs
+        from the right one in a single attribute, so matching it needs that attribute bound to its part."""
+        out = ids.copy()
+        for row in out:
+            where = np.flatnonzero(np.isin(row, self.colour_ids))
+            if len(where):
+                at = where[self.rng.integers(len(where))]
+                others = self.colour_ids[self.colour_ids != row[at]]
+                row[at] = others[self.rng.integers(len(others))]
+        return out
 
 
 def scalar(name: str, value: float, step: int) -> None:

@@ -43,6 +43,7 @@ class Preset:
     text_at_out: bool = False  # G: the text slots also at 64x64, into the last layer (model.ModelConfig)
     text_film: bool = False  # G: FiLM of every upsampling block by the text vector (model._film)
     r1_weight: float = 0.0  # D: R1 gradient penalty on real images, gamma (0 = off; model.r1_penalty)
+    hard_negatives: float = 0.0  # share of wrong captions that are the right one with one colour word swapped (loop.Batches)
     slot_colour_weight: float = 0.0  # G: colour classifiers on the text slots, slot 0 -> petal, slot 1 -> centre (0 = off; loop.Trainer)
 
     def to_dict(self) -> dict[str, Any]:
