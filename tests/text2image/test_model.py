@@ -40,7 +40,7 @@ def test_generator_makes_64x64_images_with_or_without_text_at_every_scale(every_
 def test_an_unknown_text_pool_is_refused():
     from training.text2image.model import build_text_encoder
 
-    with pytest.raises(ValueError, match="text_pool must be 'last' or 'mean'"):
+    with pytest.raises(ValueError, match="text_pool must be 'last', 'mean', 'attn' or 'phrase'"):
         build_text_encoder(_cfg(text_pool="max"))
 
 
@@ -103,7 +103,7 @@ def test_a_boolean_option_that_is_not_one_is_refused():
         PRESETS["tiny"].with_options(text_projection="maybe")
 
 
-@pytest.mark.parametrize("pool", ["last", "mean"])
+@pytest.mark.parametrize("pool", ["last", "mean", "attn", "phrase"])
 def test_text_vector_ignores_padding(pool):
     """Captions of different lengths share a padded batch; the padding must not move a caption's vector."""
     from training.text2image.model import build_text_encoder
@@ -111,7 +111,55 @@ def test_text_vector_ignores_padding(pool):
     enc = build_text_encoder(_cfg(text_pool=pool))
     alone = np.asarray(enc(np.array([[3, 4, 5, 2]], np.int64), training=False))
     padded = np.asarray(enc(np.array([[3, 4, 5, 2, 0, 0, 0]], np.int64), training=False))
-    np.testing.assert_allclose(alone, padded, atol=1e-6)
+    np.testing.assert_allclose(alone, padded, atol=1e-5)
+
+
+@pytest.mark.parametrize("slots", [0, 4])
+def test_attention_pool_gives_the_text_vector_shape_and_round_trips(slots, tmp_path):
+    """K = text_slots (2 if 0) heads of text_dim / K each, concatenated: the servables' [B, text_dim] vector."""
+    import keras
+
+    from training.text2image.model import AttnPool, build_text_encoder
+
+    enc = build_text_encoder(_cfg(text_pool="attn", text_slots=slots))
+    assert enc.get_layer("attn").heads == (slots or 2)
+    ids = np.array([[3, 4, 5, 2, 0], [6, 7, 0, 0, 0]], np.int64)
+    out = np.asarray(enc(ids, training=False))
+    assert out.shape == (2, 16)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 4.0, rtol=1e-5)  # sqrt(text_dim)
+    enc.save(tmp_path / "enc.keras")
+    back = keras.saving.load_model(tmp_path / "enc.keras")
+    assert isinstance(back.get_layer("attn"), AttnPool)
+    np.testing.assert_allclose(np.asarray(back(ids, training=False)), out, atol=1e-6)
+
+
+def test_phrase_pool_averages_local_features_and_round_trips(tmp_path):
+    """text_pool="phrase": no LSTM; the pooled vector is the mean over the valid words of a width-3
+    convolution, so the same words in a different order give a different vector only through the windows."""
+    import keras
+
+    from training.text2image.model import PhraseMean, build_text_encoder
+
+    enc = build_text_encoder(_cfg(text_pool="phrase"))
+    assert not any(isinstance(layer, keras.layers.LSTM) for layer in enc.layers)
+    ids = np.array([[5, 6, 3, 9, 10], [9, 10, 0, 0, 0]], np.int64)
+    out = np.asarray(enc(ids, training=False))
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 4.0, rtol=1e-5)  # sqrt(text_dim)
+    pool = enc.get_layer("phrase")
+    emb = np.asarray(enc.get_layer("embedding")(ids[:1]))
+    by_hand = np.asarray(pool.conv(emb)).mean(axis=1)  # no padding in row 0: the plain mean
+    np.testing.assert_allclose(np.asarray(pool(emb)), by_hand, atol=1e-5)
+    enc.save(tmp_path / "enc.keras")
+    back = keras.saving.load_model(tmp_path / "enc.keras")
+    assert isinstance(back.get_layer("phrase"), PhraseMean)
+    np.testing.assert_allclose(np.asarray(back(ids, training=False)), out, atol=1e-6)
+
+
+def test_attention_pool_needs_heads_that_divide_the_text_dim():
+    from training.text2image.model import build_text_encoder
+
+    with pytest.raises(ValueError, match="not divisible"):
+        build_text_encoder(_cfg(text_pool="attn", text_slots=3))
 
 
 def test_exported_generator_is_the_running_average_of_the_trained_one():
@@ -166,9 +214,9 @@ def test_gan_step_with_mode_seeking_and_colour_heads_trains_both_nets():
     rng = np.random.default_rng(1)
     images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
     ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
-    d, g, match, seeking, colour = (float(x) for x in trainer.gan_step(
+    d, g, match, seeking, colour, slot_colour = (float(x) for x in trainer.gan_step(
         tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS))
-    assert all(np.isfinite([d, g, match])) and seeking > 0 and colour > 0
+    assert all(np.isfinite([d, g, match])) and seeking > 0 and colour > 0 and slot_colour == 0
     assert any(not np.allclose(a, b) for a, b in zip(d_before, trainer.discriminator.get_weights()))
     assert any(not np.allclose(a, b) for a, b in zip(g_before, trainer.generator.get_weights()))
     assert len(trainer.discriminator.outputs) == 3  # logit + petal head + centre head
@@ -302,6 +350,48 @@ def test_gan_step_with_r1_film_text_at_out_and_minibatch_std_trains():
 
 def test_new_options_are_off_in_the_presets_and_settable():
     for p in PRESETS.values():
-        assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (False, False, False, 0.0) or p.name == "tiny"
-    p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5")
-    assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight) == (True, True, True, 0.5)
+        assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight, p.slot_colour_weight) == (False, False, False, 0.0, 0.0)
+    p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5", slot_colour_weight="1", hard_negatives="0.5")
+    assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight, p.slot_colour_weight, p.hard_negatives) == (True, True, True, 0.5, 1.0, 0.5)
+
+
+def test_slot_colour_heads_teach_slot0_the_petal_and_slot1_the_centre():
+    """slot_colour_weight: linear heads on the two text slot codes (slot 0 -> petal, slot 1 -> centre, -1 ignored)
+    add a term to G's loss that trains the slot read-outs and the heads, and nothing of them is exported."""
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+    from training.text2image.model import colour_loss
+
+    cfg = _cfg(colour_heads=(7, 4), text_slots=2)
+    trainer = Trainer(cfg, 2e-4, 0.5, match_weight=1.0, mode_seeking_weight=1.0, colour_weight=1.0, slot_colour_weight=1.0)
+    assert [h.units for h in trainer.slot_heads] == [7, 4]
+    assert not any(layer.name.startswith("slot_colour_head") for layer in trainer.export_generator.layers)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    t = trainer.text_encoder(ids, training=False)
+    codes = np.asarray(trainer.slot_codes(t))
+    assert codes.shape == (4, 2, 8)
+    # the loss as documented: petal from slot 0, centre from slot 1 (mode seeking pairs the first half's captions)
+    h = 2
+    petal, centre = (np.concatenate([x[:h], x[:h]]) for x in (_LABELS[0], _LABELS[2]))
+    t_pair = tf.concat([t[:h], t[:h]], 0)
+    c = trainer.slot_codes(t_pair)
+    expected = float(colour_loss(trainer.slot_heads[0](c[:, 0]), petal) + colour_loss(trainer.slot_heads[1](c[:, 1]), centre))
+    slot0_before = trainer.generator.get_layer("slot0").get_weights()[0].copy()
+    heads_before = [w.copy() for head in trainer.slot_heads for w in head.get_weights()]
+    losses = [float(x) for x in trainer.gan_step(
+        tf.constant(images), tf.constant(ids), tf.constant(ids[::-1].copy()), tf.constant(rng.standard_normal((4, 4)).astype(np.float32)), *_LABELS)]
+    assert all(np.isfinite(losses)) and losses[-1] == pytest.approx(expected, rel=1e-4)
+    assert not np.allclose(slot0_before, trainer.generator.get_layer("slot0").get_weights()[0])
+    assert all(not np.allclose(a, b) for a, b in zip(heads_before, [w for head in trainer.slot_heads for w in head.get_weights()]))
+
+
+def test_slot_colour_weight_needs_two_slots_and_is_off_in_the_presets():
+    from training.text2image.loop import Trainer
+
+    with pytest.raises(ValueError, match="2 text slots"):
+        Trainer(_cfg(), 2e-4, 0.5, slot_colour_weight=1.0)
+    assert all(p.slot_colour_weight == 0.0 for p in PRESETS.values())
+    assert PRESETS["tiny"].with_options(slot_colour_weight="0.5").slot_colour_weight == 0.5

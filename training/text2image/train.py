@@ -59,8 +59,8 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
         minibatch_std=p.minibatch_std, text_at_out=p.text_at_out, text_film=p.text_film,
     )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
-    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight)
-    batches = Batches(split.train, vocab, p.batch, p.seed)
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight, p.slot_colour_weight)
+    batches = Batches(split.train, vocab, p.batch, p.seed, p.hard_negatives)
     enc_loss = trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
     gan_losses = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
     train_seconds = time.time() - started
