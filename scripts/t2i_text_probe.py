@@ -4,13 +4,12 @@ captions of the held-out pairs (all 10 per test image).
 Arguments: preset options as key=value (e.g. text_pool=attn), then exported version directories."""
 import sys, time
 import numpy as np
-import keras, tensorflow as tf
+import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 from common.captions import Vocabulary, pad_batch
 from training.text2image import flowers
 from training.text2image.presets import PRESETS
-from training.text2image.loop import Batches, Trainer
-from training.text2image.model import ModelConfig
+from training.text2image.train import build_trainer
 
 t0 = time.time()
 opts = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
@@ -18,12 +17,7 @@ paths = [a for a in sys.argv[1:] if "=" not in a]
 p = PRESETS["tiny"].with_options(jit_compile="true", **opts)
 split = flowers.make_split(p.n_train, p.n_val, p.n_test, p.seed)
 vocab = Vocabulary.build(c for caps in split.train.captions for c in caps)
-keras.utils.set_random_seed(p.seed)
-cfg = ModelConfig(vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim, z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
-    text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
-    colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else ())
-trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight)
-batches = Batches(split.train, vocab, p.batch, p.seed, p.hard_negatives)
+cfg, trainer, batches = build_trainer(p, split.train, vocab)
 writer = tf.summary.create_noop_writer()
 trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
 print(f"phase 1 done {time.time()-t0:.0f}s", flush=True)

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from training.antispam.data import PASS, SPAM
+from training.datasets import REPO_ROOT
 
 SUPPLEMENT_FILE = Path(__file__).resolve().parent / "supplementary" / "messages.tsv"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_SHARED_CHARS = 10  # a common substring of this many characters (digits folded) counts as a near copy
 MAX_EDIT_RATIO = 0.35  # edit distance below this share of the longer text counts as a near copy
 

@@ -30,10 +30,10 @@ from training.antispam.evaluate import classification_metrics, evaluate
 from training.antispam.model import ClassifierConfig, predict_vectors, train_classifier
 from training.antispam.supplement import load_supplement
 from training.antispam.word2vec import Word2VecConfig, print_probe, train_word2vec
+from training.datasets import REPO_ROOT
 from training.export import ExportSpec, Published, publish
 from training.registry import TrainingFamily, register
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 VOCAB_FILE = "vocab.txt"
 VECTORS_FILE = "vectors.npy"
 PREPROCESSING_FILE = "preprocessing.json"

@@ -49,6 +49,7 @@ class Batches:
         self.colour_ids = np.array(sorted({vocab.encode(c).ids[0] for c in (*PETAL_NAMES, *CENTRE_NAMES)}), np.int64)
         flat = [c for caps in data.captions for c in caps]
         self.ids = encode_captions(vocab, flat).reshape(len(data), len(data.captions[0]), -1)
+        self.is_colour = np.isin(self.ids, self.colour_ids)  # where each caption names a colour
         # the centre label of a caption that does not name the centre colour is unknown (-1)
         names_centre = np.array([[caption_mentions_centre(c, a) for c in caps] for caps, a in zip(data.captions, data.attributes)])
         self.petal = np.asarray(data.petal_idx, np.int32)
@@ -69,18 +70,17 @@ class Batches:
         wrong = self.ids[wrong_idx, self.rng.integers(self.ids.shape[1], size=self.batch)]
         if self.hard_negatives:
             swap = self.rng.random(self.batch) < self.hard_negatives
-            wrong = np.where(swap[:, None], self._swap_colour(right), wrong)
+            wrong = np.where(swap[:, None], self._swap_colour(right, self.is_colour[idx, cap]), wrong)
         # (petal, centre of the image) for D's real images, and the centre as the caption names it for G
         self.last_labels = (self.petal[idx], self.image_centre[idx], self.centre[idx, cap])
         return images, right, wrong, np.roll(images, 1, axis=0)
 
-
-    def _swap_colour(self, ids: np.ndarray) -> np.ndarray:
+    def _swap_colour(self, ids: np.ndarray, is_colour: np.ndarray) -> np.ndarray:
         """Each caption with one of its colour words replaced by another colour: a wrong caption that differs
         from the right one in a single attribute, so matching it needs that attribute bound to its part."""
         out = ids.copy()
-        for row in out:
-            where = np.flatnonzero(np.isin(row, self.colour_ids))
+        for row, colour in zip(out, is_colour):
+            where = np.flatnonzero(colour)
             if len(where):
                 at = where[self.rng.integers(len(where))]
                 others = self.colour_ids[self.colour_ids != row[at]]

@@ -12,7 +12,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from training.registry import TrainingFamily, register
 from training.text2image import flowers
 from training.text2image.presets import PRESETS, Preset
 
+if TYPE_CHECKING:  # TensorFlow loads only when a job runs
+    from training.text2image.loop import Batches, Trainer
+    from training.text2image.model import ModelConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -32,13 +36,31 @@ def _logdir(repo: Path) -> Path:
     return root / "text2image" / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None = None, **options: Any) -> Published:
+def build_trainer(p: Preset, train_set: flowers.FlowerSet, vocab: Vocabulary) -> tuple[ModelConfig, Trainer, Batches]:
+    """The networks, optimisers and batch stream a preset trains with, seeded; `train()` and the read-out
+    probes (scripts/t2i_text_probe.py) build them here so that a probe sees every option the job does."""
     import keras
+
+    from training.text2image.loop import Batches, Trainer
+    from training.text2image.model import ModelConfig
+
+    keras.utils.set_random_seed(p.seed)
+    cfg = ModelConfig(
+        vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim,
+        z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
+        text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
+        colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else (),
+        minibatch_std=p.minibatch_std, text_at_out=p.text_at_out, text_film=p.text_film,
+    )
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight, p.slot_colour_weight)
+    return cfg, trainer, Batches(train_set, vocab, p.batch, p.seed, p.hard_negatives)
+
+
+def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None = None, **options: Any) -> Published:
     import tensorflow as tf
 
     from training.text2image import evaluate as ev
-    from training.text2image.loop import Batches, Trainer, to_unit
-    from training.text2image.model import ModelConfig
+    from training.text2image.loop import to_unit
     from training.text2image.serving import Text2ImageModule, write_savedmodel
 
     if preset not in PRESETS:
@@ -50,17 +72,8 @@ def train(*, preset: str = "tiny", data: Path | None = None, repo: Path | None =
     started = time.time()
     split = flowers.make_split(p.n_train, p.n_val, p.n_test, p.seed)
     vocab = Vocabulary.build(c for caps in split.train.captions for c in caps)
-    keras.utils.set_random_seed(p.seed)
-    cfg = ModelConfig(
-        vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim,
-        z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
-        text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
-        colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else (),
-        minibatch_std=p.minibatch_std, text_at_out=p.text_at_out, text_film=p.text_film,
-    )
     writer = tf.summary.create_file_writer(str(_logdir(repo)))
-    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight, p.slot_colour_weight)
-    batches = Batches(split.train, vocab, p.batch, p.seed, p.hard_negatives)
+    cfg, trainer, batches = build_trainer(p, split.train, vocab)
     enc_loss = trainer.train_encoders(batches, p.encoder_steps, writer, p.log_every)
     gan_losses = trainer.train_gan(batches, p.gan_steps, p.seed + 7, writer, p.log_every)
     train_seconds = time.time() - started
