@@ -8,18 +8,12 @@ from sklearn.linear_model import LogisticRegression
 from common.captions import Vocabulary, pad_batch
 from training.text2image import flowers
 from training.text2image.presets import PRESETS
-from training.text2image.loop import Batches, Trainer
-from training.text2image.model import ModelConfig
+from training.text2image.train import build_trainer
 
 p = PRESETS["tiny"].with_options(jit_compile="true")
 split = flowers.make_split(p.n_train, p.n_val, p.n_test, p.seed)
 vocab = Vocabulary.build(c for caps in split.train.captions for c in caps)
-keras.utils.set_random_seed(p.seed)
-cfg = ModelConfig(vocab_size=len(vocab), embed_dim=p.embed_dim, text_dim=p.text_dim, code_dim=p.code_dim, z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
-    text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
-    colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)))
-trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight)
-batches = Batches(split.train, vocab, p.batch, p.seed)
+cfg, trainer, batches = build_trainer(p, split.train, vocab)  # every option, as train() builds them
 trainer.train_encoders(batches, p.encoder_steps, tf.summary.create_noop_writer(), p.log_every)
 enc = trainer.text_encoder
 seq = keras.Model(enc.inputs, [enc.get_layer("embedding").output, enc.get_layer("lstm").output])

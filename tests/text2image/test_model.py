@@ -40,7 +40,7 @@ def test_generator_makes_64x64_images_with_or_without_text_at_every_scale(every_
 def test_an_unknown_text_pool_is_refused():
     from training.text2image.model import build_text_encoder
 
-    with pytest.raises(ValueError, match="text_pool must be 'last', 'mean', 'attn' or 'phrase'"):
+    with pytest.raises(ValueError, match="text_pool must be 'last', 'mean', 'attn', 'phrase' or 'phrase_attn'"):
         build_text_encoder(_cfg(text_pool="max"))
 
 
@@ -103,7 +103,7 @@ def test_a_boolean_option_that_is_not_one_is_refused():
         PRESETS["tiny"].with_options(text_projection="maybe")
 
 
-@pytest.mark.parametrize("pool", ["last", "mean", "attn", "phrase"])
+@pytest.mark.parametrize("pool", ["last", "mean", "attn", "phrase", "phrase_attn"])
 def test_text_vector_ignores_padding(pool):
     """Captions of different lengths share a padded batch; the padding must not move a caption's vector."""
     from training.text2image.model import build_text_encoder
@@ -153,6 +153,56 @@ def test_phrase_pool_averages_local_features_and_round_trips(tmp_path):
     back = keras.saving.load_model(tmp_path / "enc.keras")
     assert isinstance(back.get_layer("phrase"), PhraseMean)
     np.testing.assert_allclose(np.asarray(back(ids, training=False)), out, atol=1e-6)
+
+
+def test_slots_per_head_read_only_their_part_of_the_text_vector(tmp_path):
+    """slot_per_head: changing the second half of the text vector leaves slot 0's code unchanged and moves
+    slot 1's; the generator (with its Part layers) survives clone_model (the EMA copy) and saving."""
+    import keras
+
+    from training.text2image.model import Part, build_generator, build_text_encoder
+
+    cfg = _cfg(text_pool="phrase_attn", text_slots=2, slot_per_head=True)
+    assert not any(isinstance(layer, keras.layers.LSTM) for layer in build_text_encoder(cfg).layers)
+    gen = build_generator(cfg)
+    codes = keras.Model(gen.inputs[0], gen.get_layer("slots").output)
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((3, 16)).astype(np.float32)
+    t2 = t.copy()
+    t2[:, 8:] = rng.standard_normal((3, 8))
+    a, b = np.asarray(codes(t)), np.asarray(codes(t2))
+    np.testing.assert_allclose(a[:, 0], b[:, 0], atol=1e-6)
+    assert np.abs(a[:, 1] - b[:, 1]).max() > 1e-3
+    clone = keras.models.clone_model(gen)
+    assert isinstance(clone.get_layer("slot1_part"), Part)
+    gen.save(tmp_path / "g.keras")
+    back = keras.saving.load_model(tmp_path / "g.keras")
+    z = np.zeros((3, 4), np.float32)
+    np.testing.assert_allclose(np.asarray(back([t, z], training=False)), np.asarray(gen([t, z], training=False)), atol=1e-5)
+
+
+def test_without_the_code_at_input_the_text_reaches_the_generator_only_through_the_slots():
+    """code_at_input=False: the 4x4 projection reads z alone (its kernel has z_dim rows), the caption still
+    changes the image (through the slots), and a generator without slots refuses the option."""
+    from training.text2image.model import build_generator
+
+    gen = build_generator(_cfg(text_slots=2, code_at_input=False))
+    assert gen.get_layer("project").get_weights()[0].shape[0] == 4  # z_dim
+    assert build_generator(_cfg(text_slots=2)).get_layer("project").get_weights()[0].shape[0] == 4 + 8  # z + code
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((2, 4)).astype(np.float32)
+    a = np.asarray(gen([rng.standard_normal((2, 16)).astype(np.float32), z], training=False))
+    b = np.asarray(gen([rng.standard_normal((2, 16)).astype(np.float32), z], training=False))
+    assert np.abs(a - b).max() > 1e-4
+    with pytest.raises(ValueError, match="needs text_slots"):
+        build_generator(_cfg(code_at_input=False))
+
+
+def test_slot_per_head_needs_slots_that_divide_the_text_dim():
+    from training.text2image.model import build_generator
+
+    with pytest.raises(ValueError, match="not divisible by text_slots"):
+        build_generator(_cfg(text_slots=3, slot_per_head=True))
 
 
 def test_attention_pool_needs_heads_that_divide_the_text_dim():
@@ -351,8 +401,43 @@ def test_gan_step_with_r1_film_text_at_out_and_minibatch_std_trains():
 def test_new_options_are_off_in_the_presets_and_settable():
     for p in PRESETS.values():
         assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight, p.slot_colour_weight) == (False, False, False, 0.0, 0.0)
-    p = PRESETS["book"].with_options(minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5", slot_colour_weight="1", hard_negatives="0.5")
+    p = PRESETS["book"].with_options(
+        minibatch_std="true", text_at_out="true", text_film="true", r1_weight="0.5", slot_colour_weight="1", hard_negatives="0.5",
+        slot_per_head="true", head_colour_weight="2", text_pool="phrase_attn",
+    )
     assert (p.minibatch_std, p.text_at_out, p.text_film, p.r1_weight, p.slot_colour_weight, p.hard_negatives) == (True, True, True, 0.5, 1.0, 0.5)
+    assert (p.slot_per_head, p.head_colour_weight, p.text_pool) == (True, 2.0, "phrase_attn")
+
+
+def test_part_colour_heads_teach_the_text_vector_parts_in_pre_training():
+    """head_colour_weight: in the encoder step, a linear head on part 0 of the text vector learns the petal
+    colour and one on part 1 the centre colour the caption names (-1 ignored); the loss is the hinge plus
+    their weighted cross-entropy, the encoder and heads move, and the heads are not exported."""
+    import tensorflow as tf
+
+    from training.text2image.loop import Trainer
+    from training.text2image.model import colour_loss, cosine_hinge_loss
+
+    cfg = _cfg(text_pool="phrase_attn", text_slots=2, slot_per_head=True)
+    trainer = Trainer(cfg, 2e-4, 0.5, head_colour_weight=2.0)
+    assert [h.units for h in trainer.part_heads] == [7, 4]
+    rng = np.random.default_rng(2)
+    images = rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    ids = rng.integers(3, 20, (4, 6)).astype(np.int64)
+    wrong = ids[::-1].copy()
+    petal, _, centre = _LABELS
+    t = trainer.text_encoder(ids, training=True)
+    expected = float(
+        cosine_hinge_loss(t, trainer.image_encoder(images, training=True), trainer.text_encoder(wrong, training=True), trainer.image_encoder(images[::-1].copy(), training=True))
+        + 2.0 * (colour_loss(trainer.part_heads[0](t[:, :8]), petal) + colour_loss(trainer.part_heads[1](t[:, 8:]), centre))
+    )
+    heads_before = [w.copy() for head in trainer.part_heads for w in head.get_weights()]
+    loss = float(trainer.encoder_step(tf.constant(images), tf.constant(ids), tf.constant(wrong), tf.constant(images[::-1].copy()), petal, centre))
+    assert loss == pytest.approx(expected, rel=1e-3)
+    assert all(not np.allclose(a, b) for a, b in zip(heads_before, [w for head in trainer.part_heads for w in head.get_weights()]))
+    assert not any(layer.name.startswith("part_colour_head") for layer in trainer.export_generator.layers)
+    with pytest.raises(ValueError, match="text_slots >= 2"):
+        Trainer(_cfg(), 2e-4, 0.5, head_colour_weight=1.0)
 
 
 def test_slot_colour_heads_teach_slot0_the_petal_and_slot1_the_centre():

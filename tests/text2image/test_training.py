@@ -21,6 +21,10 @@ def test_train_publishes_a_version_with_metrics(tmp_path) -> None:
     for key in ("petal_colour_accuracy", "centre_colour_accuracy", "captions"):
         assert key in m["held_out"]
     assert 0.0 <= m["held_out"]["petal_colour_accuracy_histogram_judge"] <= 1.0
+    h = m["held_out"]  # the petal figure split by whether the caption names the centre: the two parts make the whole
+    named = h["captions_naming_centre"]
+    whole = (named * h["petal_colour_accuracy_naming_centre"] + (h["captions"] - named) * h["petal_colour_accuracy_not_naming_centre"]) / h["captions"]
+    assert whole == pytest.approx(h["petal_colour_accuracy"])
     for key in ("diversity_l1_generated", "retrieval_r1", "retrieval_r5", "judge_real_test_petal_accuracy", "histogram_judge_real_test_petal_accuracy"):
         assert 0.0 <= m[key] <= 1.0
     assert set(m["final_losses"]) == {"encoder_hinge", "d", "g", "match", "mode_seeking", "colour", "slot_colour"}

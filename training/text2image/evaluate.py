@@ -132,6 +132,9 @@ def colour_accuracy(
         "centre_colour_accuracy": float(np.mean(c[with_centre] == centre_true[with_centre])) if with_centre.any() else float("nan"),
         "captions": int(len(truth)),
         "captions_naming_centre": int(with_centre.sum()),
+        # Why split: on unseen pairs the petals followed the centre word (docs/text2image.md, "Twelfth round")
+        "petal_colour_accuracy_naming_centre": float(np.mean(p[with_centre] == petal_true[with_centre])) if with_centre.any() else float("nan"),
+        "petal_colour_accuracy_not_naming_centre": float(np.mean(p[~with_centre] == petal_true[~with_centre])) if (~with_centre).any() else float("nan"),
     }
     if histogram_judge is not None:
         out["petal_colour_accuracy_histogram_judge"] = histogram_judge.petal_accuracy(images_u8, petal_true)

@@ -102,6 +102,7 @@ class Trainer:
         self, cfg: M.ModelConfig, lr: float, beta1: float, match_weight: float = 0.0, ema_decay: float = 0.0,
         mode_seeking_weight: float = 0.0, colour_weight: float = 0.0, lr_d: float | None = None, jit_compile: bool = False,
         r1_weight: float = 0.0, slot_colour_weight: float = 0.0, slot_colour_classes: tuple[int, int] | None = None,
+        head_colour_weight: float = 0.0,
     ) -> None:
         self.cfg = cfg
         self.r1_weight = r1_weight
@@ -116,6 +117,19 @@ class Trainer:
             raise ValueError("colour_weight > 0 needs a discriminator with colour heads (ModelConfig.colour_heads)")
         self.text_encoder = M.build_text_encoder(cfg)
         self.image_encoder = M.build_image_encoder(cfg)
+        # Why colour heads on the parts of the text vector in pre-training (`head_colour_weight`): the generator
+        # can keep petal and centre apart only if the text vector does (ModelConfig.slot_per_head), and the
+        # matching loss alone does not ask any part to hold one colour. A linear head on part 0 learns the
+        # caption's petal colour, one on part 1 the centre colour it names (-1 ignored); the encoder pays their
+        # cross-entropy. Training only: the heads are not exported.
+        self.head_colour_weight = head_colour_weight
+        self.part_heads: list[keras.layers.Layer] = []
+        if head_colour_weight:
+            if cfg.text_slots < 2 or cfg.text_dim % cfg.text_slots:
+                raise ValueError("head_colour_weight > 0 needs text_slots >= 2 dividing text_dim (the vector's parts)")
+            self.part_heads = [keras.layers.Dense(k, name=f"part_colour_head{i}") for i, k in enumerate((len(PETAL_NAMES), len(CENTRE_NAMES)))]
+            for head in self.part_heads:
+                head.build((None, cfg.text_dim // cfg.text_slots))
         self.generator = M.build_generator(cfg)
         self.discriminator = M.build_discriminator(cfg)
         # Why an averaged generator: the adversarial game oscillates, and on the tiny preset the held-out
@@ -147,14 +161,19 @@ class Trainer:
         self.gan_step = tf.function(self._gan_step, reduce_retracing=True, jit_compile=jit_compile)
 
     @tf.function(reduce_retracing=True)
-    def encoder_step(self, images, right, wrong, wrong_images):
+    def encoder_step(self, images, right, wrong, wrong_images, petal, caption_centre):
         with tf.GradientTape() as tape:
             t = self.text_encoder(right, training=True)
             tw = self.text_encoder(wrong, training=True)
             v = self.image_encoder(images, training=True)
             vw = self.image_encoder(wrong_images, training=True)
             loss = M.cosine_hinge_loss(t, v, tw, vw)
-        variables = self.text_encoder.trainable_variables + self.image_encoder.trainable_variables
+            if self.head_colour_weight:  # part 0 -> the petal colour, part 1 -> the centre colour the caption names
+                part = self.cfg.text_dim // self.cfg.text_slots
+                loss += self.head_colour_weight * (
+                    M.colour_loss(self.part_heads[0](t[:, :part]), petal) + M.colour_loss(self.part_heads[1](t[:, part : 2 * part]), caption_centre)
+                )
+        variables = self.text_encoder.trainable_variables + self.image_encoder.trainable_variables + [v for h in self.part_heads for v in h.trainable_variables]
         self.opt_enc.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
@@ -236,7 +255,9 @@ class Trainer:
     def train_encoders(self, batches: Batches, steps: int, writer, log_every: int) -> float:
         loss = float("nan")
         for step in tqdm(range(steps), desc="text encoder", unit="step", mininterval=5):
-            loss = float(self.encoder_step(*batches.next()))
+            batch = batches.next()
+            petal, _, caption_centre = batches.last_labels
+            loss = float(self.encoder_step(*batch, petal, caption_centre))
             if step % log_every == 0:
                 with writer.as_default():
                     scalar("encoder/hinge_loss", loss, step=step)

@@ -54,13 +54,15 @@ class ModelConfig:
     image_size: int = 64
     text_every_scale: bool = True  # G: the text code tiled into every upsampling block, not only the input
     text_projection: bool = True  # D: adds <text embedding, pooled image features> to the book's logit
-    text_pool: str = "last"  # text vector: "last" LSTM state (the book), "mean" of its outputs over the words, or "attn" (AttnPool)
+    text_pool: str = "last"  # text vector: "last" LSTM state (the book), "mean" of its outputs, "attn" (AttnPool), "phrase" (PhraseMean) or "phrase_attn" (AttnPool over Phrases)
     text_slots: int = 0  # G: 0 = one tiled text code; K > 0 = K codes mixed per position (SlotMix), in its place
     colour_heads: tuple[int, ...] = ()  # D: () = the book's one logit; (petal colours, centre colours) adds classifier heads
     minibatch_std: bool = False  # D: ProGAN's minibatch standard deviation as an extra channel of the 4x4 map
     centre_head: str = "flat"  # D's centre-colour head: "flat" (the 4x4 map flattened) or "local" (local_centre_head)
     text_at_out: bool = False  # G: the text (slots mixed per position, or the tiled code) also at 64x64, into to_rgb
     text_film: bool = False  # G: FiLM (per-channel scale and shift from the text vector) after every upsampling BatchNorm
+    slot_per_head: bool = False  # G: text slot k reads only the k-th of text_slots equal parts of the text vector (AttnPool's head k)
+    code_at_input: bool = True  # G: the text code next to z at the 4x4 input; False (only with text_slots) = z alone there, the text only through the slots
 
 
 def _lrelu(x: tf.Tensor) -> tf.Tensor:
@@ -113,16 +115,16 @@ class AttnPool(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="text2image")
-class PhraseMean(layers.Layer):
-    """[B, T, E] word embeddings (+ mask) -> [B, D]: a width-`width` convolution over the words (each
-    output sees a word and its neighbours: "yellow center", "red petals"), averaged over the valid words.
+class Phrases(layers.Layer):
+    """[B, T, E] word embeddings (+ mask) -> [B, T, D] phrase features: a width-`width` convolution over the
+    words, so each output sees a word and its neighbours ("yellow center", "red petals").
 
     Why no recurrence: an LSTM's output at a colour word depends on the whole caption before it, so a caption
     naming an unseen (petal, centre) pair gives codes the generator never met, and the centre colour read from
-    the LSTM's pooled vector fell to 0.67-0.80 on the held-out pairs (docs/text2image.md, "Tenth round"). Local
-    phrase features averaged are a sum of a petal part and a centre part, each seen in training with other
-    partners. Padding is zeroed before the convolution and excluded from the mean, so a caption's vector does
-    not depend on its batch's padding.
+    the LSTM's pooled vector fell to 0.67-0.80 on the held-out pairs (docs/text2image.md, "Tenth round"). A
+    phrase feature depends on its neighbourhood only, which training shows with other partners. Padding is
+    zeroed before the convolution and after it, and the mask passes through, so a caption's features do not
+    depend on its batch's padding.
     """
 
     def __init__(self, units: int, width: int = 3, **kwargs):  # type: ignore[no-untyped-def]
@@ -135,10 +137,34 @@ class PhraseMean(layers.Layer):
     def build(self, input_shape):  # type: ignore[no-untyped-def]
         self.conv.build(input_shape)
 
+    @staticmethod
+    def valid(x, mask):  # type: ignore[no-untyped-def]
+        """[B, T, 1]: 1 at the caption's words, 0 at padding."""
+        ops = keras.ops
+        return ops.expand_dims(ops.ones(ops.shape(x)[:2], x.dtype) if mask is None else ops.cast(mask, x.dtype), -1)
+
+    def call(self, x, mask=None):  # type: ignore[no-untyped-def]
+        valid = self.valid(x, mask)
+        return self.conv(x * valid) * valid
+
+    def compute_mask(self, inputs, mask=None):  # type: ignore[no-untyped-def]
+        return mask
+
+    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
+        return (*input_shape[:2], self.units)
+
+    def get_config(self):  # type: ignore[no-untyped-def]
+        return {**super().get_config(), "units": self.units, "width": self.width}
+
+
+@keras.saving.register_keras_serializable(package="text2image")
+class PhraseMean(Phrases):
+    """[B, T, E] -> [B, D]: the `Phrases` features averaged over the valid words: a sum of a petal part and
+    a centre part, each seen in training with other partners."""
+
     def call(self, x, mask=None):  # type: ignore[no-untyped-def]
         ops = keras.ops
-        valid = ops.ones(ops.shape(x)[:2], x.dtype) if mask is None else ops.cast(mask, x.dtype)
-        valid = ops.expand_dims(valid, -1)
+        valid = self.valid(x, mask)
         h = self.conv(x * valid) * valid
         return ops.sum(h, axis=1) / ops.maximum(ops.sum(valid, axis=1), 1.0)
 
@@ -147,9 +173,6 @@ class PhraseMean(layers.Layer):
 
     def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
         return (input_shape[0], self.units)
-
-    def get_config(self):  # type: ignore[no-untyped-def]
-        return {**super().get_config(), "units": self.units, "width": self.width}
 
 
 def build_text_encoder(cfg: ModelConfig) -> keras.Model:
@@ -170,8 +193,10 @@ def build_text_encoder(cfg: ModelConfig) -> keras.Model:
         x = AttnPool(cfg.text_slots or 2, name="attn")(layers.LSTM(cfg.text_dim, return_sequences=True, name="lstm")(x))
     elif cfg.text_pool == "phrase":  # no LSTM: local phrase features averaged (PhraseMean)
         x = PhraseMean(cfg.text_dim, name="phrase")(x)
+    elif cfg.text_pool == "phrase_attn":  # no LSTM: K learned queries over the local phrase features
+        x = AttnPool(cfg.text_slots or 2, name="attn")(Phrases(cfg.text_dim, name="phrases")(x))
     else:
-        raise ValueError(f"text_pool must be 'last', 'mean', 'attn' or 'phrase', got {cfg.text_pool!r}")
+        raise ValueError(f"text_pool must be 'last', 'mean', 'attn', 'phrase' or 'phrase_attn', got {cfg.text_pool!r}")
     x = layers.UnitNormalization(name="unit")(x)
     x = layers.Rescaling(float(cfg.text_dim) ** 0.5, name="scale")(x)
     return keras.Model(ids, x, name="text_encoder")
@@ -236,9 +261,40 @@ class MinibatchStd(layers.Layer):
         return keras.ops.ones_like(x[..., :1]) * s
 
 
+@keras.saving.register_keras_serializable(package="text2image")
+class Part(layers.Layer):
+    """[B, D] -> [B, D / parts]: the `index`-th of `parts` equal slices (a layer, not a Lambda, so that
+    `clone_model` for the EMA generator and saving need no Python code)."""
+
+    def __init__(self, index: int, parts: int, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.index, self.parts = int(index), int(parts)
+
+    def call(self, x):  # type: ignore[no-untyped-def]
+        size = x.shape[-1] // self.parts
+        return x[:, self.index * size : (self.index + 1) * size]
+
+    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
+        return (input_shape[0], input_shape[-1] // self.parts)
+
+    def get_config(self):  # type: ignore[no-untyped-def]
+        return {**super().get_config(), "index": self.index, "parts": self.parts}
+
+
 def _text_slots(text: tf.Tensor, cfg: ModelConfig) -> tf.Tensor:
-    """[B, text_dim] -> [B, K, code_dim]: K compressed text codes."""
-    codes = [layers.Reshape((1, cfg.code_dim), name=f"slot{k}_reshape")(_lrelu(layers.Dense(cfg.code_dim, name=f"slot{k}")(text))) for k in range(cfg.text_slots)]
+    """[B, text_dim] -> [B, K, code_dim]: K compressed text codes, each from the whole text vector or, with
+    `slot_per_head`, from its k-th part only.
+
+    Why per head: with every slot a read-out of the whole vector, the petal colour the generator paints
+    moved with the centre word of an unseen pair (white petals drawn pink beside a green centre; held-out
+    petal accuracy 0.80 when the caption names the centre, 0.90 when not; docs/text2image.md, "Twelfth
+    round"). AttnPool's heads are separate parts of the vector; a slot that reads one head only cannot mix
+    in what the other head picked out.
+    """
+    if cfg.slot_per_head and cfg.text_dim % cfg.text_slots:
+        raise ValueError(f"slot_per_head: text_dim {cfg.text_dim} is not divisible by text_slots {cfg.text_slots}")
+    sources = [Part(k, cfg.text_slots, name=f"slot{k}_part")(text) if cfg.slot_per_head else text for k in range(cfg.text_slots)]
+    codes = [layers.Reshape((1, cfg.code_dim), name=f"slot{k}_reshape")(_lrelu(layers.Dense(cfg.code_dim, name=f"slot{k}")(src))) for k, src in enumerate(sources)]
     return codes[0] if len(codes) == 1 else layers.Concatenate(axis=1, name="slots")(codes)
 
 
@@ -269,7 +325,11 @@ def build_generator(cfg: ModelConfig) -> keras.Model:
     z = keras.Input((cfg.z_dim,), name="z")
     code = _lrelu(layers.Dense(cfg.code_dim, name="text_code")(text))
     slots = _text_slots(text, cfg) if cfg.text_slots else None
-    x = layers.Concatenate()([z, code])
+    # Why z alone at the input is an option (`code_at_input=False`): the whole caption at 4x4 lets the centre
+    # word reach every pixel before any gate can keep it to the centre (docs/text2image.md, "Twelfth round").
+    if not cfg.code_at_input and not cfg.text_slots:
+        raise ValueError("code_at_input=False needs text_slots > 0: the text must reach the generator somewhere")
+    x = layers.Concatenate()([z, code]) if cfg.code_at_input else z
     s16 = cfg.image_size // 16
     x = layers.Dense(cfg.gf_dim * 8 * s16 * s16, use_bias=False, name="project")(x)
     x = layers.Reshape((s16, s16, cfg.gf_dim * 8))(x)
