@@ -4,7 +4,9 @@
   128-d text vector (`text_pool="last"`, the book), or the mean of the LSTM's outputs over the words
   (`"mean"`): from the last state alone, a linear probe read the petal colour of unseen colour pairs at
   0.72, from the mean at 0.97 (docs/text2image.md, "Fifth round"); or K learned attention queries over
-  the words' outputs (`"attn"`, `AttnPool`, K = `text_slots` or 2). Trained with the matching-aware
+  the words' outputs (`"attn"`, `AttnPool`, K = `text_slots` or 2); or, without an LSTM, the mean of
+  width-3 convolution features over the words (`"phrase"`, `PhraseMean`, tiny's) or attention queries over
+  them (`"phrase_attn"`). Trained with the matching-aware
   cosine hinge loss against an image encoder (CNN),
   as the book's `rnn_embed` / `cnn_encoder` pair.
 - Generator (ResNet style, as the book's `generator_txt2img_resnet`): text vector -> dense + leaky ReLU
