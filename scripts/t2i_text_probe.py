@@ -1,7 +1,7 @@
 """Linear read-out of colours from the tiny text vector (phase 1 reproduced in-process, as train() does it)
 and, given exported versions, from each of G's text slot codes. Train: captions of training pairs; test:
 captions of the held-out pairs (all 10 per test image).
-Arguments: preset options as key=value (e.g. text_pool=attn), then exported version directories."""
+Arguments: preset options as key=value (e.g. text_pool=mean), then exported version directories."""
 import sys, time
 import numpy as np
 import tensorflow as tf

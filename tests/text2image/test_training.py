@@ -27,7 +27,7 @@ def test_train_publishes_a_version_with_metrics(tmp_path) -> None:
     assert whole == pytest.approx(h["petal_colour_accuracy"])
     for key in ("diversity_l1_generated", "retrieval_r1", "retrieval_r5", "judge_real_test_petal_accuracy", "histogram_judge_real_test_petal_accuracy"):
         assert 0.0 <= m[key] <= 1.0
-    assert set(m["final_losses"]) == {"encoder_hinge", "d", "g", "match", "mode_seeking", "colour", "slot_colour"}
+    assert set(m["final_losses"]) == {"encoder_hinge", "d", "g", "match", "mode_seeking", "colour"}
     assert m["diversity_ratio"] > 0 and m["frechet_judge_real_floor"] > 0 and m["frechet_judge_generated"] > 0
     assert m["frechet_judge_ratio"] == m["frechet_judge_generated"] / m["frechet_judge_real_floor"]
     assert manifest["preprocessing"]["z_dim"] == 16 and manifest["data"]["n_test"] == 28

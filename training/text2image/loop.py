@@ -17,7 +17,6 @@ captions and images are those of another image of the same batch (a roll by one 
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable
 
 import keras
@@ -101,14 +100,8 @@ class Trainer:
     def __init__(
         self, cfg: M.ModelConfig, lr: float, beta1: float, match_weight: float = 0.0, ema_decay: float = 0.0,
         mode_seeking_weight: float = 0.0, colour_weight: float = 0.0, lr_d: float | None = None, jit_compile: bool = False,
-        r1_weight: float = 0.0, slot_colour_weight: float = 0.0, slot_colour_classes: tuple[int, int] | None = None,
-        head_colour_weight: float = 0.0,
     ) -> None:
         self.cfg = cfg
-        self.r1_weight = r1_weight
-        self.slot_colour_weight = slot_colour_weight
-        if slot_colour_weight and cfg.text_slots < 2:
-            raise ValueError("slot_colour_weight > 0 needs a generator with at least 2 text slots (ModelConfig.text_slots)")
         self.match_weight = match_weight
         self.ema_decay = ema_decay
         self.mode_seeking_weight = mode_seeking_weight
@@ -117,38 +110,12 @@ class Trainer:
             raise ValueError("colour_weight > 0 needs a discriminator with colour heads (ModelConfig.colour_heads)")
         self.text_encoder = M.build_text_encoder(cfg)
         self.image_encoder = M.build_image_encoder(cfg)
-        # Why colour heads on the parts of the text vector in pre-training (`head_colour_weight`): the generator
-        # can keep petal and centre apart only if the text vector does (ModelConfig.slot_per_head), and the
-        # matching loss alone does not ask any part to hold one colour. A linear head on part 0 learns the
-        # caption's petal colour, one on part 1 the centre colour it names (-1 ignored); the encoder pays their
-        # cross-entropy. Training only: the heads are not exported.
-        self.head_colour_weight = head_colour_weight
-        self.part_heads: list[keras.layers.Layer] = []
-        if head_colour_weight:
-            if cfg.text_slots < 2 or cfg.text_dim % cfg.text_slots:
-                raise ValueError("head_colour_weight > 0 needs text_slots >= 2 dividing text_dim (the vector's parts)")
-            self.part_heads = [keras.layers.Dense(k, name=f"part_colour_head{i}") for i, k in enumerate((len(PETAL_NAMES), len(CENTRE_NAMES)))]
-            for head in self.part_heads:
-                head.build((None, cfg.text_dim // cfg.text_slots))
         self.generator = M.build_generator(cfg)
         self.discriminator = M.build_discriminator(cfg)
         # Why an averaged generator: the adversarial game oscillates, and on the tiny preset the held-out
         # petal-colour accuracy of the raw generator swung between 0.58 and 0.72 from one 600-step
         # checkpoint to the next (2026-11-27). The running average of its weights (ProGAN/BigGAN practice)
         # is what gets evaluated and exported; the raw generator keeps training against D.
-        # Why colour classifiers on the text slots (`slot_colour_weight`): on training pairs the centre follows
-        # the caption (0.97) but on unseen (petal, centre) pairs it does not (0.48); nothing asks slot 1 to carry
-        # the centre colour on its own, so for an unseen pair its code is an unfamiliar mixture. A linear head
-        # on slot 0's code learns the caption's petal colour, one on slot 1's the centre colour (the labels and
-        # `colour_loss` of D's heads, -1 ignored), and G pays their cross-entropy. Training only: the heads are
-        # not part of the exported generator.
-        self.slot_heads: list[keras.layers.Layer] = []
-        if slot_colour_weight:
-            classes = slot_colour_classes or (len(PETAL_NAMES), len(CENTRE_NAMES))
-            self.slot_codes = keras.Model(self.generator.inputs[0], self.generator.get_layer("slots").output, name="slot_codes")
-            self.slot_heads = [keras.layers.Dense(k, name=f"slot_colour_head{i}") for i, k in enumerate(classes)]
-            for head in self.slot_heads:
-                head.build((None, cfg.code_dim))
         self.generator_ema = None
         if ema_decay:
             self.generator_ema = keras.models.clone_model(self.generator)
@@ -161,19 +128,14 @@ class Trainer:
         self.gan_step = tf.function(self._gan_step, reduce_retracing=True, jit_compile=jit_compile)
 
     @tf.function(reduce_retracing=True)
-    def encoder_step(self, images, right, wrong, wrong_images, petal, caption_centre):
+    def encoder_step(self, images, right, wrong, wrong_images):
         with tf.GradientTape() as tape:
             t = self.text_encoder(right, training=True)
             tw = self.text_encoder(wrong, training=True)
             v = self.image_encoder(images, training=True)
             vw = self.image_encoder(wrong_images, training=True)
             loss = M.cosine_hinge_loss(t, v, tw, vw)
-            if self.head_colour_weight:  # part 0 -> the petal colour, part 1 -> the centre colour the caption names
-                part = self.cfg.text_dim // self.cfg.text_slots
-                loss += self.head_colour_weight * (
-                    M.colour_loss(self.part_heads[0](t[:, :part]), petal) + M.colour_loss(self.part_heads[1](t[:, part : 2 * part]), caption_centre)
-                )
-        variables = self.text_encoder.trainable_variables + self.image_encoder.trainable_variables + [v for h in self.part_heads for v in h.trainable_variables]
+        variables = self.text_encoder.trainable_variables + self.image_encoder.trainable_variables
         self.opt_enc.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
@@ -199,16 +161,10 @@ class Trainer:
         with tf.GradientTape() as g_tape:
             fake = self.generator([t_fake, z], training=True)
             with tf.GradientTape() as d_tape:
-                r1_tape = tf.GradientTape(watch_accessed_variables=False) if self.r1_weight else contextlib.nullcontext()
-                with r1_tape:
-                    if self.r1_weight:
-                        r1_tape.watch(images)
-                    d_real, heads_real = self._discriminate(images, t)
+                d_real, heads_real = self._discriminate(images, t)
                 d_wrong, _ = self._discriminate(images, tw)
                 d_fake, _ = self._discriminate(tf.stop_gradient(fake), t_fake)
                 d_loss = M.discriminator_loss(d_real, d_wrong, d_fake)
-                if self.r1_weight:  # gamma / 2 * E|grad D(real, right)|^2
-                    d_loss += 0.5 * self.r1_weight * M.r1_penalty(d_real, images, r1_tape)
                 if self.colour_weight:  # the heads learn the colours from real images only
                     d_loss += self.colour_weight * (M.colour_loss(heads_real[0], petal) + M.colour_loss(heads_real[1], image_centre))
             d_vars = self.discriminator.trainable_variables
@@ -227,16 +183,11 @@ class Trainer:
             if self.colour_weight:
                 colour = M.colour_loss(heads_fake[0], petal_fake) + M.colour_loss(heads_fake[1], centre_fake)
                 g_loss += self.colour_weight * colour
-            slot_colour = tf.constant(0.0)
-            if self.slot_colour_weight:  # slot 0's code -> the petal colour, slot 1's -> the centre colour the caption names
-                codes = self.slot_codes(t_fake, training=True)
-                slot_colour = M.colour_loss(self.slot_heads[0](codes[:, 0]), petal_fake) + M.colour_loss(self.slot_heads[1](codes[:, 1]), centre_fake)
-                g_loss += self.slot_colour_weight * slot_colour
-        g_vars = self.generator.trainable_variables + [v for head in self.slot_heads for v in head.trainable_variables]
+        g_vars = self.generator.trainable_variables
         self.opt_g.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         if self.generator_ema is not None:
             self._update_ema()
-        return d_loss, adversarial, match, seeking, colour, slot_colour
+        return d_loss, adversarial, match, seeking, colour
 
     def _update_ema(self) -> None:
         """ema <- d * ema + (1 - d) * weights, BatchNorm statistics included. d = (1 + step) / (10 + step),
@@ -255,9 +206,7 @@ class Trainer:
     def train_encoders(self, batches: Batches, steps: int, writer, log_every: int) -> float:
         loss = float("nan")
         for step in tqdm(range(steps), desc="text encoder", unit="step", mininterval=5):
-            batch = batches.next()
-            petal, _, caption_centre = batches.last_labels
-            loss = float(self.encoder_step(*batch, petal, caption_centre))
+            loss = float(self.encoder_step(*batches.next()))
             if step % log_every == 0:
                 with writer.as_default():
                     scalar("encoder/hinge_loss", loss, step=step)
@@ -268,7 +217,7 @@ class Trainer:
         colour terms (match is measured even at weight 0, so runs compare; the other two are 0 when off).
         `callback(step)` runs after every step (probes evaluate checkpoints with it)."""
         rng = np.random.Generator(np.random.PCG64(seed))
-        names = ("d", "g", "match", "mode_seeking", "colour", "slot_colour")
+        names = ("d", "g", "match", "mode_seeking", "colour")
         last = {k: float("nan") for k in names}
         for step in tqdm(range(steps), desc="GAN-CLS", unit="step", mininterval=5):
             images, right, wrong, _ = batches.next()

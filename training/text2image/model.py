@@ -3,12 +3,10 @@
 - Text encoder: word embedding + LSTM; the last valid hidden state (padding id 0 is masked) is the
   128-d text vector (`text_pool="last"`, the book), or the mean of the LSTM's outputs over the words
   (`"mean"`): from the last state alone, a linear probe read the petal colour of unseen colour pairs at
-  0.72, from the mean at 0.97 (docs/text2image.md, "Fifth round"); or K learned attention queries over
-  the words' outputs (`"attn"`, `AttnPool`, K = `text_slots` or 2); or, without an LSTM, the mean of
-  width-3 convolution features over the words (`"phrase"`, `PhraseMean`, tiny's) or attention queries over
-  them (`"phrase_attn"`). Trained with the matching-aware
-  cosine hinge loss against an image encoder (CNN),
-  as the book's `rnn_embed` / `cnn_encoder` pair.
+  0.72, from the mean at 0.97 (docs/text2image.md, "Fifth round"); or, without an LSTM, the mean of
+  width-3 convolution features over the words (`"phrase"`, `PhraseMean`, tiny's). Trained with the
+  matching-aware cosine hinge loss against an image encoder (CNN), as the book's `rnn_embed` /
+  `cnn_encoder` pair.
 - Generator (ResNet style, as the book's `generator_txt2img_resnet`): text vector -> dense + leaky ReLU
   (the compressed text code), concatenated with z ~ N(0, 1), dense to 4x4, residual block, then
   resize-convolutions (nearest-neighbour upsampling + 3x3 conv, which avoids the checkerboard of
@@ -56,64 +54,14 @@ class ModelConfig:
     image_size: int = 64
     text_every_scale: bool = True  # G: the text code tiled into every upsampling block, not only the input
     text_projection: bool = True  # D: adds <text embedding, pooled image features> to the book's logit
-    text_pool: str = "last"  # text vector: "last" LSTM state (the book), "mean" of its outputs, "attn" (AttnPool), "phrase" (PhraseMean) or "phrase_attn" (AttnPool over Phrases)
+    text_pool: str = "last"  # text vector: "last" LSTM state (the book), "mean" of its outputs or "phrase" (PhraseMean)
     text_slots: int = 0  # G: 0 = one tiled text code; K > 0 = K codes mixed per position (SlotMix), in its place
     colour_heads: tuple[int, ...] = ()  # D: () = the book's one logit; (petal colours, centre colours) adds classifier heads
-    minibatch_std: bool = False  # D: ProGAN's minibatch standard deviation as an extra channel of the 4x4 map
-    centre_head: str = "flat"  # D's centre-colour head: "flat" (the 4x4 map flattened) or "local" (local_centre_head)
-    text_at_out: bool = False  # G: the text (slots mixed per position, or the tiled code) also at 64x64, into to_rgb
-    text_film: bool = False  # G: FiLM (per-channel scale and shift from the text vector) after every upsampling BatchNorm
-    slot_per_head: bool = False  # G: text slot k reads only the k-th of text_slots equal parts of the text vector (AttnPool's head k)
     code_at_input: bool = True  # G: the text code next to z at the 4x4 input; False (only with text_slots) = z alone there, the text only through the slots
 
 
 def _lrelu(x: tf.Tensor) -> tf.Tensor:
     return layers.LeakyReLU(0.2)(x)
-
-
-@keras.saving.register_keras_serializable(package="text2image")
-class AttnPool(layers.Layer):
-    """[B, T, D] word outputs (+ mask) -> [B, D]: K learned queries, each a softmax over the valid words,
-    each head's pooled output projected to D/K, the K heads concatenated.
-
-    Why: the mean of the words' outputs kept the held-out centre colour linearly readable at only 0.73-0.80,
-    while the output at the centre-colour word read it at 1.000 (docs/text2image.md, "Tenth round"); the
-    averaging diluted it. A query can pick that word out. Padding (masked steps) gets zero weight, so a
-    caption's vector does not depend on how much padding its batch has.
-    """
-
-    def __init__(self, heads: int = 2, **kwargs):  # type: ignore[no-untyped-def]
-        super().__init__(**kwargs)
-        self.heads = int(heads)
-        self.supports_masking = True
-
-    def build(self, input_shape):  # type: ignore[no-untyped-def]
-        d = int(input_shape[-1])
-        if d % self.heads:
-            raise ValueError(f"AttnPool: text_dim {d} is not divisible by the {self.heads} heads")
-        self.queries = self.add_weight(name="queries", shape=(self.heads, d), initializer="random_normal")
-        self.value = self.add_weight(name="value", shape=(self.heads, d, d // self.heads), initializer="glorot_uniform")
-        self.value_bias = self.add_weight(name="value_bias", shape=(self.heads, d // self.heads), initializer="zeros")
-
-    def call(self, x, mask=None):  # type: ignore[no-untyped-def]
-        ops = keras.ops
-        d = x.shape[-1]
-        scores = ops.einsum("btd,kd->btk", x, self.queries) / float(d) ** 0.5
-        if mask is not None:
-            scores = ops.where(ops.expand_dims(ops.cast(mask, "bool"), -1), scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=1)  # over the words
-        pooled = ops.einsum("btk,btd->bkd", weights, x)
-        heads = ops.einsum("bkd,kde->bke", pooled, self.value) + self.value_bias
-        return ops.reshape(heads, (-1, self.heads * (d // self.heads)))
-
-    def compute_mask(self, inputs, mask=None):  # type: ignore[no-untyped-def]
-        return None
-
-    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
-        return (input_shape[0], input_shape[-1])
-
-    def get_config(self):  # type: ignore[no-untyped-def]
-        return {**super().get_config(), "heads": self.heads}
 
 
 @keras.saving.register_keras_serializable(package="text2image")
@@ -191,14 +139,10 @@ def build_text_encoder(cfg: ModelConfig) -> keras.Model:
         x = layers.GlobalAveragePooling1D(name="mean")(layers.LSTM(cfg.text_dim, return_sequences=True, name="lstm")(x))
     elif cfg.text_pool == "last":
         x = layers.LSTM(cfg.text_dim, name="lstm")(x)  # last valid step thanks to the mask
-    elif cfg.text_pool == "attn":  # K learned queries over the words' outputs (the mask excludes padding)
-        x = AttnPool(cfg.text_slots or 2, name="attn")(layers.LSTM(cfg.text_dim, return_sequences=True, name="lstm")(x))
     elif cfg.text_pool == "phrase":  # no LSTM: local phrase features averaged (PhraseMean)
         x = PhraseMean(cfg.text_dim, name="phrase")(x)
-    elif cfg.text_pool == "phrase_attn":  # no LSTM: K learned queries over the local phrase features
-        x = AttnPool(cfg.text_slots or 2, name="attn")(Phrases(cfg.text_dim, name="phrases")(x))
     else:
-        raise ValueError(f"text_pool must be 'last', 'mean', 'attn', 'phrase' or 'phrase_attn', got {cfg.text_pool!r}")
+        raise ValueError(f"text_pool must be 'last', 'mean' or 'phrase', got {cfg.text_pool!r}")
     x = layers.UnitNormalization(name="unit")(x)
     x = layers.Rescaling(float(cfg.text_dim) ** 0.5, name="scale")(x)
     return keras.Model(ids, x, name="text_encoder")
@@ -249,77 +193,10 @@ class SlotMix(layers.Layer):
         return keras.ops.einsum("bhwk,bkc->bhwc", gate, slots)
 
 
-@keras.saving.register_keras_serializable(package="text2image")
-class MinibatchStd(layers.Layer):
-    """[B, H, W, C] -> [B, H, W, 1]: the standard deviation over the batch of every feature, averaged, tiled.
-
-    Why (ProGAN, Karras et al. 2018): a discriminator that sees one image at a time cannot tell a batch of
-    near-copies from a varied one; with this channel it can, and G pays for sameness within a batch.
-    """
-
-    def call(self, x):  # type: ignore[no-untyped-def]
-        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)
-        s = keras.ops.mean(std)
-        return keras.ops.ones_like(x[..., :1]) * s
-
-
-@keras.saving.register_keras_serializable(package="text2image")
-class Part(layers.Layer):
-    """[B, D] -> [B, D / parts]: the `index`-th of `parts` equal slices (a layer, not a Lambda, so that
-    `clone_model` for the EMA generator and saving need no Python code)."""
-
-    def __init__(self, index: int, parts: int, **kwargs):  # type: ignore[no-untyped-def]
-        super().__init__(**kwargs)
-        self.index, self.parts = int(index), int(parts)
-
-    def call(self, x):  # type: ignore[no-untyped-def]
-        size = x.shape[-1] // self.parts
-        return x[:, self.index * size : (self.index + 1) * size]
-
-    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
-        return (input_shape[0], input_shape[-1] // self.parts)
-
-    def get_config(self):  # type: ignore[no-untyped-def]
-        return {**super().get_config(), "index": self.index, "parts": self.parts}
-
-
 def _text_slots(text: tf.Tensor, cfg: ModelConfig) -> tf.Tensor:
-    """[B, text_dim] -> [B, K, code_dim]: K compressed text codes, each from the whole text vector or, with
-    `slot_per_head`, from its k-th part only.
-
-    Why per head: with every slot a read-out of the whole vector, the petal colour the generator paints
-    moved with the centre word of an unseen pair (white petals drawn pink beside a green centre; held-out
-    petal accuracy 0.80 when the caption names the centre, 0.90 when not; docs/text2image.md, "Twelfth
-    round"). AttnPool's heads are separate parts of the vector; a slot that reads one head only cannot mix
-    in what the other head picked out.
-    """
-    if cfg.slot_per_head and cfg.text_dim % cfg.text_slots:
-        raise ValueError(f"slot_per_head: text_dim {cfg.text_dim} is not divisible by text_slots {cfg.text_slots}")
-    sources = [Part(k, cfg.text_slots, name=f"slot{k}_part")(text) if cfg.slot_per_head else text for k in range(cfg.text_slots)]
-    codes = [layers.Reshape((1, cfg.code_dim), name=f"slot{k}_reshape")(_lrelu(layers.Dense(cfg.code_dim, name=f"slot{k}")(src))) for k, src in enumerate(sources)]
+    """[B, text_dim] -> [B, K, code_dim]: K compressed text codes, each a read-out of the whole text vector."""
+    codes = [layers.Reshape((1, cfg.code_dim), name=f"slot{k}_reshape")(_lrelu(layers.Dense(cfg.code_dim, name=f"slot{k}")(text))) for k in range(cfg.text_slots)]
     return codes[0] if len(codes) == 1 else layers.Concatenate(axis=1, name="slots")(codes)
-
-
-def _film(x: tf.Tensor, text: tf.Tensor, name: str) -> tf.Tensor:
-    """FiLM (Perez et al. 2018), i.e. conditional BatchNorm: x * (1 + gamma(text)) + beta(text), per channel.
-
-    Why: concatenated text codes add to a conv's input; FiLM multiplies features by the caption, so which
-    features are on can depend on the caption at every scale. The dense layers start at zero, so the
-    network starts as the unconditioned one.
-    """
-    c = x.shape[-1]
-    gamma = layers.Reshape((1, 1, c), name=f"{name}_gamma_reshape")(layers.Dense(c, kernel_initializer="zeros", name=f"{name}_gamma")(text))
-    beta = layers.Reshape((1, 1, c), name=f"{name}_beta_reshape")(layers.Dense(c, kernel_initializer="zeros", name=f"{name}_beta")(text))
-    return FiLM(name=name)([x, gamma, beta])
-
-
-@keras.saving.register_keras_serializable(package="text2image")
-class FiLM(layers.Layer):
-    """[x B,H,W,C, gamma B,1,1,C, beta B,1,1,C] -> x * (1 + gamma) + beta."""
-
-    def call(self, inputs):  # type: ignore[no-untyped-def]
-        x, gamma, beta = inputs
-        return x * (1.0 + gamma) + beta
 
 
 def build_generator(cfg: ModelConfig) -> keras.Model:
@@ -348,17 +225,8 @@ def build_generator(cfg: ModelConfig) -> keras.Model:
             x = layers.Concatenate(name=f"text_at{i}")([x, _tile(code, s16 * 2 ** (i + 1), f"text_tile{i}")])
         x = layers.Conv2D(cfg.gf_dim * mult, 3, padding="same", use_bias=False, name=f"upconv{i}")(x)
         x = layers.BatchNormalization(name=f"upbn{i}")(x)
-        if cfg.text_film:
-            x = _film(x, text, f"film{i}")
         x = relu()(x)
     x = layers.UpSampling2D(2, interpolation="nearest", name="up_out")(x)  # 32 -> 64
-    if cfg.text_at_out:  # the caption straight into the last (linear) layer, where the pixels get their colour
-        if slots is not None:
-            gate = layers.Conv2D(cfg.text_slots, 3, padding="same", name="gate_out")(x)
-            mixed = SlotMix(name="slotmix_out")([layers.Softmax(axis=-1, name="gate_out_softmax")(gate), slots])
-        else:
-            mixed = _tile(code, cfg.image_size, "text_tile_out")
-        x = layers.Concatenate(name="text_at_out")([x, mixed])
     x = layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb")(x)
     return keras.Model([text, z], x, name="generator")
 
@@ -367,15 +235,13 @@ def build_discriminator(cfg: ModelConfig) -> keras.Model:
     img = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
     text = keras.Input((cfg.text_dim,), name="text")
     x = _lrelu(layers.Conv2D(cfg.df_dim, 4, strides=2, padding="same", name="d0")(img))  # 32
-    maps = {}
     for i, mult in enumerate((2, 4, 8), start=1):  # 16, 8, 4
         x = layers.Conv2D(cfg.df_dim * mult, 4, strides=2, padding="same", use_bias=False, name=f"d{i}")(x)
-        maps[i] = x = _lrelu(layers.BatchNormalization(name=f"dbn{i}")(x))
+        x = _lrelu(layers.BatchNormalization(name=f"dbn{i}")(x))
     features = x = _residual(x, cfg.df_dim * 8, "dres", _lrelu)
     code = _lrelu(layers.Dense(cfg.code_dim, name="text_code")(text))
     s16 = cfg.image_size // 16
-    extra = [MinibatchStd(name="minibatch_std")(x)] if cfg.minibatch_std else []
-    x = layers.Concatenate()([x, *extra, _tile(code, s16, "tile")])  # the text branch tiled at 4x4
+    x = layers.Concatenate()([x, _tile(code, s16, "tile")])  # the text branch tiled at 4x4
     x = layers.Conv2D(cfg.df_dim * 8, 1, use_bias=False, name="joint")(x)
     x = _lrelu(layers.BatchNormalization(name="joint_bn")(x))
     x = layers.Conv2D(1, s16, padding="valid", name="logit")(x)
@@ -390,26 +256,7 @@ def build_discriminator(cfg: ModelConfig) -> keras.Model:
     # the 4x4 feature map flattened, not pooled: the centre colour is where the centre is.
     flat = layers.Flatten(name="heads_flat")(features)
     heads = [layers.Dense(k, name=f"colour_head{i}")(flat) for i, k in enumerate(cfg.colour_heads)]
-    if cfg.centre_head == "local":
-        heads[1] = local_centre_head(maps[1], cfg.colour_heads[1], cfg.df_dim * 4)
-    elif cfg.centre_head != "flat":
-        raise ValueError(f"centre_head must be 'flat' or 'local', got {cfg.centre_head!r}")
     return keras.Model([img, text], [x, *heads], name="discriminator")
-
-
-def local_centre_head(fmap: tf.Tensor, classes: int, width: int) -> tf.Tensor:
-    """Centre-colour logits read from small patches: per position of D's 16x16 map (a 10-pixel receptive
-    field), class logits and a "centre-ness" score; the logits are averaged with the softmax of the scores
-    over the positions.
-
-    Why: the flat head sees the whole flower, and in training a petal colour predicts its centre (red petals
-    never come with a yellow centre), so it can read the centre off the petals; for a held-out pair it then
-    tells G the wrong thing. A patch of the disc holds the centre's colour and little of the petals'.
-    """
-    h = _lrelu(layers.Conv2D(width, 1, name="centre_local")(fmap))
-    logits = layers.Reshape((-1, classes), name="centre_logits_flat")(layers.Conv2D(classes, 1, name="centre_logits")(h))
-    where = layers.Softmax(axis=1, name="centre_where_softmax")(layers.Reshape((-1, 1), name="centre_where_flat")(layers.Conv2D(1, 1, name="centre_where")(h)))
-    return layers.Lambda(lambda t: keras.ops.sum(t[0] * t[1], axis=1), name="colour_head1")([where, logits])
 
 
 def _cosine(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -427,14 +274,6 @@ def cosine_hinge_loss(text_vec: tf.Tensor, image_vec: tf.Tensor, wrong_text: tf.
 
 def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), target), logits=logits))
-
-
-def r1_penalty(d_real: tf.Tensor, images: tf.Tensor, tape: tf.GradientTape) -> tf.Tensor:
-    """R1 (Mescheder et al. 2018): mean over the batch of |d D(real) / d image|^2, from `tape`, which watched
-    `images` while D ran on them. Penalising D's slope on real data keeps it from sharpening into a
-    classifier whose gradients tell G little."""
-    grad = tape.gradient(d_real, images)  # of the sum over the batch (BatchNorm couples the rows a little)
-    return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3]))
 
 
 def discriminator_loss(real_right: tf.Tensor, real_wrong: tf.Tensor, fake_right: tf.Tensor, real_label: float = 1.0) -> tf.Tensor:

@@ -26,7 +26,7 @@ class Preset:
     match_weight: float  # generator's text-image matching term (0 = the book's losses only)
     text_every_scale: bool  # generator: text code at every upsampling block (model.ModelConfig)
     text_projection: bool  # discriminator: projection term on the logit (model.ModelConfig)
-    text_pool: str  # text vector: "last" LSTM state (the book), "mean" over the words, "attn" (model.AttnPool), "phrase" (model.PhraseMean) or "phrase_attn"
+    text_pool: str  # text vector: "last" LSTM state (the book), "mean" over the words or "phrase" (model.PhraseMean)
     text_slots: int  # generator: 0 = one tiled text code; K = K codes mixed per position (model.SlotMix)
     mode_seeking_weight: float  # generator: MSGAN's diversity term over pairs of z per caption (0 = off; model.mode_seeking_loss)
     colour_weight: float  # D's colour heads (TAC-GAN's auxiliary classifier) and G's term on them (0 = off; model.colour_loss)
@@ -39,15 +39,8 @@ class Preset:
     eval_captions: int  # held-out captions generated for the colour accuracies
     log_every: int
     jit_compile: bool = False  # XLA-compiled GAN step (loop.Trainer): same losses, fewer CPU-seconds per step
-    minibatch_std: bool = False  # D: minibatch-std channel at 4x4 (model.MinibatchStd)
-    text_at_out: bool = False  # G: the text slots also at 64x64, into the last layer (model.ModelConfig)
-    text_film: bool = False  # G: FiLM of every upsampling block by the text vector (model._film)
-    r1_weight: float = 0.0  # D: R1 gradient penalty on real images, gamma (0 = off; model.r1_penalty)
     hard_negatives: float = 0.0  # share of wrong captions that are the right one with one colour word swapped (loop.Batches)
-    slot_colour_weight: float = 0.0  # G: colour classifiers on the text slots, slot 0 -> petal, slot 1 -> centre (0 = off; loop.Trainer)
-    slot_per_head: bool = False  # G: text slot k reads only part k of the text vector (model._text_slots)
     code_at_input: bool = True  # G: the text code next to z at the 4x4 input (False: the text only through the slots; model.build_generator)
-    head_colour_weight: float = 0.0  # encoder pre-training: part 0 of the text vector -> petal colour, part 1 -> centre (0 = off; loop.Trainer)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

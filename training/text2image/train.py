@@ -50,13 +50,9 @@ def build_trainer(p: Preset, train_set: flowers.FlowerSet, vocab: Vocabulary) ->
         z_dim=p.z_dim, gf_dim=p.gf_dim, df_dim=p.df_dim,
         text_every_scale=p.text_every_scale, text_projection=p.text_projection, text_pool=p.text_pool, text_slots=p.text_slots,
         colour_heads=(len(flowers.PETAL_NAMES), len(flowers.CENTRE_NAMES)) if p.colour_weight else (),
-        minibatch_std=p.minibatch_std, text_at_out=p.text_at_out, text_film=p.text_film, slot_per_head=p.slot_per_head,
         code_at_input=p.code_at_input,
     )
-    trainer = Trainer(
-        cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile, p.r1_weight,
-        p.slot_colour_weight, head_colour_weight=p.head_colour_weight,
-    )
+    trainer = Trainer(cfg, p.lr, p.beta1, p.match_weight, p.ema_decay, p.mode_seeking_weight, p.colour_weight, p.lr_d, p.jit_compile)
     return cfg, trainer, Batches(train_set, vocab, p.batch, p.seed, p.hard_negatives)
 
 
