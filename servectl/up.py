@@ -136,6 +136,10 @@ def up(
                 repository.ensure_model(repo / repository.CONFIG_NAME, model)
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Why set SIGINT explicitly: a process started as a background job of a non-interactive shell (`make up &`
+    # in a script, a CI runner) inherits SIGINT *ignored*, and Python then leaves it ignored; `kill -INT` and
+    # the test's Ctrl-C were silently dropped and `up` never stopped (CI, 2026-12-04).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     scratch = tempfile.TemporaryDirectory(prefix="servectl-up-")
     try:
         backend_address = backend

@@ -1,5 +1,5 @@
 """`servectl up` (what `make up` runs): both servers come up on real ports, models without a version are
-listed as pending, and Ctrl-C (SIGINT) stops every child cleanly."""
+listed as pending, and Ctrl-C (SIGINT) stops every child cleanly, even when `up` inherited SIGINT ignored."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def test_up_serves_lists_pending_models_and_stops_on_ctrl_c(tmp_path: Path) -> N
          "--port", str(port), "--grpc-port", str(grpc_port), "--rest-port", str(rest_port),
          "--intra-op-threads", "1", "--inter-op-threads", "-1"],  # modelserver's TF thread flags, passed through
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # started as a background job of a script is: with SIGINT inherited ignored, Ctrl-C must still stop it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     base = f"http://127.0.0.1:{port}"
     try:
