@@ -125,10 +125,12 @@ class Trainer:
         self.opt_d = tf.keras.optimizers.Adam(lr if lr_d is None else lr_d, beta_1=beta1)
         # Why XLA for the GAN step (`jit_compile`): at tiny's sizes the step is many small ops, and their
         # dispatch, not the arithmetic, dominated (docs/text2image.md, "Eighth round").
+        # Both steps are compiled the same way, here, so that one place says how (the GAN step's XLA flag is a
+        # constructor argument, which a decorator could not read).
+        self.encoder_step = tf.function(self._encoder_step, reduce_retracing=True)
         self.gan_step = tf.function(self._gan_step, reduce_retracing=True, jit_compile=jit_compile)
 
-    @tf.function(reduce_retracing=True)
-    def encoder_step(self, images, right, wrong, wrong_images):
+    def _encoder_step(self, images, right, wrong, wrong_images):
         with tf.GradientTape() as tape:
             t = self.text_encoder(right, training=True)
             tw = self.text_encoder(wrong, training=True)
