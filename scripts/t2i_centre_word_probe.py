@@ -10,7 +10,7 @@ from training.text2image import flowers
 from training.text2image.presets import PRESETS
 from training.text2image.train import build_trainer
 
-p = PRESETS["tiny"].with_options(jit_compile="true")
+p = PRESETS["tiny"].with_options(jit_compile="true", text_pool="mean")  # the LSTM encoder this probe reads
 split = flowers.make_split(p.n_train, p.n_val, p.n_test, p.seed)
 vocab = Vocabulary.build(c for caps in split.train.captions for c in caps)
 cfg, trainer, batches = build_trainer(p, split.train, vocab)  # every option, as train() builds them

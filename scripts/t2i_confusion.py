@@ -40,13 +40,14 @@ def main(version_dir: Path) -> None:
     # the same captions, z and judge as train() scores the held-out figures with
     truth = ev.eval_captions(split.test, p.eval_captions, p.seed + 3)
     images = ev.generate_for_captions(generate, vocab, [t[0] for t in truth], p.z_dim, p.seed + 4)
+    a = ev.colour_accuracy(images, truth, judge)  # the manifest's held-out figures, recomputed
+    named = a["captions_naming_centre"]
+    print(f"held-out petal {a['petal_colour_accuracy']:.3f}, centre {a['centre_colour_accuracy']:.3f}")
+    print(f"petal when the caption names the centre {a['petal_colour_accuracy_naming_centre']:.3f} (n={named}), "
+          f"when not {a['petal_colour_accuracy_not_naming_centre']:.3f} (n={a['captions'] - named})")
     petal_pred, centre_pred = ev.judge_predict(judge, images)
     petal = np.array([t[1] for t in truth])
     centre = np.array([-1 if t[2] is None else t[2] for t in truth])
-    names_centre = centre >= 0
-    print(f"held-out petal {np.mean(petal_pred == petal):.3f}, centre {np.mean(centre_pred[names_centre] == centre[names_centre]):.3f}")
-    print(f"petal when the caption names the centre {np.mean(petal_pred[names_centre] == petal[names_centre]):.3f} "
-          f"(n={names_centre.sum()}), when not {np.mean(petal_pred[~names_centre] == petal[~names_centre]):.3f} (n={(~names_centre).sum()})")
     for title, names, true, pred in (("petal", flowers.PETAL_NAMES, petal, petal_pred), ("centre", flowers.CENTRE_NAMES, centre, centre_pred)):
         print(f"{title} confusion, rows = caption's colour, columns = judged: {' '.join(n[:6] for n in names)}")
         for i, name in enumerate(names):

@@ -20,7 +20,7 @@ def test_up_serves_lists_pending_models_and_stops_on_ctrl_c(tmp_path: Path) -> N
          "--port", str(port), "--grpc-port", str(grpc_port), "--rest-port", str(rest_port),
          "--intra-op-threads", "1", "--inter-op-threads", "-1"],  # modelserver's TF thread flags, passed through
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        # started as a background job of a script is: with SIGINT inherited ignored, Ctrl-C must still stop it
+        # as a script's background job starts it: with SIGINT inherited ignored, Ctrl-C must still stop it
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     base = f"http://127.0.0.1:{port}"

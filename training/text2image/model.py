@@ -65,16 +65,16 @@ def _lrelu(x: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="text2image")
-class Phrases(layers.Layer):
-    """[B, T, E] word embeddings (+ mask) -> [B, T, D] phrase features: a width-`width` convolution over the
-    words, so each output sees a word and its neighbours ("yellow center", "red petals").
+class PhraseMean(layers.Layer):
+    """[B, T, E] word embeddings (+ mask) -> [B, D]: a width-`width` convolution over the words (each
+    output sees a word and its neighbours: "yellow center", "red petals"), averaged over the valid words.
 
     Why no recurrence: an LSTM's output at a colour word depends on the whole caption before it, so a caption
     naming an unseen (petal, centre) pair gives codes the generator never met, and the centre colour read from
-    the LSTM's pooled vector fell to 0.67-0.80 on the held-out pairs (docs/text2image.md, "Tenth round"). A
-    phrase feature depends on its neighbourhood only, which training shows with other partners. Padding is
-    zeroed before the convolution and after it, and the mask passes through, so a caption's features do not
-    depend on its batch's padding.
+    the LSTM's pooled vector fell to 0.67-0.80 on the held-out pairs (docs/text2image.md, "Tenth round"). Local
+    phrase features averaged are a sum of a petal part and a centre part, each seen in training with other
+    partners. Padding is zeroed before the convolution and excluded from the mean, so a caption's vector does
+    not depend on its batch's padding.
     """
 
     def __init__(self, units: int, width: int = 3, **kwargs):  # type: ignore[no-untyped-def]
@@ -87,34 +87,10 @@ class Phrases(layers.Layer):
     def build(self, input_shape):  # type: ignore[no-untyped-def]
         self.conv.build(input_shape)
 
-    @staticmethod
-    def valid(x, mask):  # type: ignore[no-untyped-def]
-        """[B, T, 1]: 1 at the caption's words, 0 at padding."""
-        ops = keras.ops
-        return ops.expand_dims(ops.ones(ops.shape(x)[:2], x.dtype) if mask is None else ops.cast(mask, x.dtype), -1)
-
-    def call(self, x, mask=None):  # type: ignore[no-untyped-def]
-        valid = self.valid(x, mask)
-        return self.conv(x * valid) * valid
-
-    def compute_mask(self, inputs, mask=None):  # type: ignore[no-untyped-def]
-        return mask
-
-    def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
-        return (*input_shape[:2], self.units)
-
-    def get_config(self):  # type: ignore[no-untyped-def]
-        return {**super().get_config(), "units": self.units, "width": self.width}
-
-
-@keras.saving.register_keras_serializable(package="text2image")
-class PhraseMean(Phrases):
-    """[B, T, E] -> [B, D]: the `Phrases` features averaged over the valid words: a sum of a petal part and
-    a centre part, each seen in training with other partners."""
-
     def call(self, x, mask=None):  # type: ignore[no-untyped-def]
         ops = keras.ops
-        valid = self.valid(x, mask)
+        valid = ops.ones(ops.shape(x)[:2], x.dtype) if mask is None else ops.cast(mask, x.dtype)
+        valid = ops.expand_dims(valid, -1)
         h = self.conv(x * valid) * valid
         return ops.sum(h, axis=1) / ops.maximum(ops.sum(valid, axis=1), 1.0)
 
@@ -123,6 +99,9 @@ class PhraseMean(Phrases):
 
     def compute_output_shape(self, input_shape):  # type: ignore[no-untyped-def]
         return (input_shape[0], self.units)
+
+    def get_config(self):  # type: ignore[no-untyped-def]
+        return {**super().get_config(), "units": self.units, "width": self.width}
 
 
 def build_text_encoder(cfg: ModelConfig) -> keras.Model:
