@@ -57,8 +57,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     # tiny trains on the supplementary messages and fine-tunes its word vectors once the classifier has converged
     # (fourth round), and reads a word outside its vocabulary as its characters (fifth round: over seeds 7-9
-    # held-out 0.964-0.968 and robust floor 0.931-0.944, against 0.947-0.960 and 0.922-0.924 with one <unk>;
-    # challenge 0.895-0.901 against 0.883-0.932; docs/antispam.md); the job takes about 100 s of the 5 minutes.
+    # held-out 0.963-0.970 and robust floor 0.931-0.946, against 0.947-0.960 and 0.922-0.924 with one <unk>;
+    # docs/antispam.md); the job takes about two of the 5 minutes.
     "tiny": Preset(
         "tiny",
         Word2VecConfig(epochs=8, batch_size=1024, learning_rate=0.05, negatives=5),
