@@ -127,7 +127,7 @@ class AntispamFamily(Family[AntispamAssets, AntispamInputs, AntispamContext]):
             if len(t) > lim.max_chars:
                 raise E.PayloadTooLarge(f"{where} has {len(t)} characters; at most {lim.max_chars} are accepted")
         t0 = time.perf_counter()
-        tokens = [tokenize(t, assets.policy, assets.segmenter) for t in texts]
+        tokens = [assets.vocab.model_tokens(tokenize(t, assets.policy, assets.segmenter)) for t in texts]
         if not all(tokens):  # only a text without tokens can be blank: no cost on the usual path
             for i, tok in enumerate(tokens):
                 if not tok and is_blank(texts[i], assets.policy):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from common import text_zh
-from common.text_zh import (UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, is_blank, l2_normalize, lookup_batch,
-                             normalize, tokenize)
+from common.text_zh import (NUM, UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, is_blank, l2_normalize, lookup_batch,
+                             normalize, split_unknown, tokenize)
 
 
 V1 = TextPolicy.from_dict({"digits": "mask", "punctuation": "keep"})  # a manifest written before policy version 2
@@ -152,6 +152,25 @@ def test_vocabulary_unknown_and_empty() -> None:
     assert Vocabulary.from_text(vocab.to_text()).tokens == vocab.tokens
     with pytest.raises(ValueError):
         Vocabulary(["a", UNK])
+
+
+def test_unknown_words_read_as_characters_only_when_the_policy_says_so() -> None:
+    vocab = Vocabulary([UNK, "招商", "鸿", "馆", NUM], oov="chars")
+    # a known word stays, an unknown one becomes its characters (unknown characters among them read as <unk>),
+    # a word none of whose characters is known stays one <unk>, placeholders are never split
+    assert vocab.model_tokens(["招商", "鸿都馆", "乌鲁", NUM]) == ["招商", "鸿", "都", "馆", "乌鲁", NUM]
+    assert vocab.encode(vocab.model_tokens(["鸿都馆"])).tolist() == [2, UNK_ID, 3]
+    assert Vocabulary(vocab.tokens).model_tokens(["鸿都馆"]) == ["鸿都馆"]  # oov="unk": one token, one <unk>
+    assert Vocabulary.from_text(vocab.to_text(), "chars").model_tokens(["鸿馆"]) == ["鸿", "馆"]
+    assert split_unknown(["ab", "c"], {"a"}) == ["a", "b", "c"]
+    # characters, not known sub-words (measured better): the compound of two known words is read as characters
+    assert split_unknown(["手机游戏"], {"手机", "游戏", "手"}) == ["手", "机", "游", "戏"]
+
+
+def test_policies_written_before_the_oov_step_read_unknown_words_as_one_token() -> None:
+    old = {k: v for k, v in TextPolicy().as_dict().items() if k != "oov"}
+    assert TextPolicy.from_dict(old).oov == "unk"
+    assert TextPolicy.from_dict({**old, "oov": "chars"}).oov == "chars"
 
 
 def test_lookup_batch_zero_pads_to_longest() -> None:

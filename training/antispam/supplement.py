@@ -17,11 +17,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from training.antispam.data import PASS, SPAM
 from training.datasets import REPO_ROOT
@@ -68,23 +68,9 @@ def shingles(text: str, n: int = MAX_SHARED_CHARS) -> set[str]:
     return {f[i : i + n] for i in range(len(f) - n + 1)}
 
 
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def _close_by_edits(fa: str, fb: str) -> bool:
     limit = MAX_EDIT_RATIO * max(len(fa), len(fb), 1)
-    # Lower bound first (cheap): an alignment matches at most the characters the two have in common.
-    common = sum((Counter(fa) & Counter(fb)).values())
-    if max(len(fa), len(fb)) - common >= limit:
-        return False
-    return edit_distance(fa, fb) < limit
+    return Levenshtein.distance(fa, fb) < limit
 
 
 def too_close(a: str, b: str) -> bool:
