@@ -83,7 +83,7 @@ class AntispamContext:
 class Verdict(BaseModel):
     label: Literal["spam", "pass"]
     spam_probability: float = Field(description="probability of class 0 (spam)")
-    n_tokens: int = Field(description="tokens after normalisation and jieba")
+    n_tokens: int = Field(description="tokens the model read: after normalisation and jieba, an unknown word as its characters when the version's policy says oov=chars")
     unknown_ratio: float = Field(description="share of tokens outside the vocabulary (read as <unk>)")
     tokens: list[str] | None = Field(None, description="with debug: the tokens the model saw")
     unknown_tokens: list[str] | None = Field(None, description="with debug: the tokens outside the vocabulary (read as <unk>), in order")
