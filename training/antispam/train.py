@@ -164,12 +164,6 @@ def preprocessing_params(preset: Preset, vocab_size: int, user_dict: Path | None
 def train(
     *, preset: str = "tiny", data: Path | None = None, repo: Path | None = None, verbose: int = 1, **options: Any
 ) -> Published:
-    import tensorflow as tf
-
-    # Same seed, same version: word2vec's scatter-adds sum duplicate rows in thread order, and two runs of one seed
-    # differed (held-out 0.9635 vs 0.9648, challenge 0.901 vs 0.883 at seed 7). Process-wide, which is why
-    # `servectl train` (and every test) runs the anti-spam job in a process of its own.
-    tf.config.experimental.enable_op_determinism()
     started = time.monotonic()
     p = resolve_preset(preset, options)
     limit = int(options["limit"]) if "limit" in options else None
@@ -195,6 +189,12 @@ def train(
     if verbose and sup:
         print(f"supplement: +{len(sup.texts):,} training messages {sup.record()}")
 
+    import tensorflow as tf  # only now: a missing corpus is one line on stderr, without TensorFlow's start-up noise
+
+    # Same seed, same version: word2vec's scatter-adds sum duplicate rows in thread order, and two runs of one seed
+    # differed (held-out 0.9635 vs 0.9648, challenge 0.901 vs 0.883 at seed 7). Process-wide, which is why
+    # `servectl train` (and every test) runs the anti-spam job in a process of its own.
+    tf.config.experimental.enable_op_determinism()
     t0 = time.monotonic()
     w2v_tokens = [tokens[i] for i in tr] + sup_tokens
     if p.policy.oov == "chars":
