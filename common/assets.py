@@ -68,8 +68,7 @@ class Text2ImageFiles:
 def read_antispam(version_dir: Path, manifest: dict[str, Any]) -> AntispamFiles:
     extra = assets_dir(version_dir)
     pre = manifest.get("preprocessing") or json.loads((extra / "preprocessing.json").read_text())
-    policy = TextPolicy.from_dict(pre.get("policy", {}))
-    vocab = Vocabulary.from_text((extra / pre.get("vocab_file", "vocab.txt")).read_text(encoding="utf-8"), policy.oov)
+    vocab = Vocabulary.from_text((extra / pre.get("vocab_file", "vocab.txt")).read_text(encoding="utf-8"))
     vectors = np.load(extra / pre.get("vectors_file", "vectors.npy")).astype(np.float32, copy=False)
     dim = int(pre.get("dim", 200))
     if vectors.shape != (len(vocab), dim):
@@ -78,7 +77,7 @@ def read_antispam(version_dir: Path, manifest: dict[str, Any]) -> AntispamFiles:
         raise ValueError(f"{version_dir}: a word vector is all zeros (it would be masked as padding)")
     user_dict = pre.get("user_dict_file")
     segmenter = get_segmenter(extra / user_dict if user_dict else None)
-    return AntispamFiles(vocab, vectors, policy, segmenter)
+    return AntispamFiles(vocab, vectors, TextPolicy.from_dict(pre.get("policy", {})), segmenter)
 
 
 def read_classifier(version_dir: Path, manifest: dict[str, Any]) -> ClassifierFiles:

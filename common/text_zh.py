@@ -326,7 +326,6 @@ class Vocabulary:
     """token <-> id; id 0 is the unknown token. Stored as a text file, one token per line, line = id."""
 
     tokens: list[str]
-    oov: Literal["unk", "chars"] = "unk"  # the policy's step 8: what `model_tokens` does with unknown words
     index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -349,10 +348,6 @@ class Vocabulary:
         kept = sorted((t for t, c in counts.items() if c >= min_count and t != UNK), key=lambda t: (-counts[t], t))
         return cls([UNK, *kept]), counts
 
-    def model_tokens(self, tokens: Sequence[str]) -> list[str]:
-        """The tokens the model reads: with `oov="chars"`, unknown words split into characters (`split_unknown`)."""
-        return split_unknown(tokens, self.index) if self.oov == "chars" else list(tokens)
-
     def encode(self, tokens: Sequence[str]) -> np.ndarray:
         """int64 ids; unknown tokens -> UNK_ID; no token at all -> [UNK_ID] (a text is never empty for the model)."""
         if not tokens:
@@ -364,8 +359,19 @@ class Vocabulary:
         return "\n".join(self.tokens) + "\n"
 
     @classmethod
-    def from_text(cls, text: str, oov: Literal["unk", "chars"] = "unk") -> "Vocabulary":
-        return cls(text.rstrip("\n").split("\n"), oov)
+    def from_text(cls, text: str) -> "Vocabulary":
+        return cls(text.rstrip("\n").split("\n"))
+
+
+def apply_oov(tokens: Sequence[str], vocab: Vocabulary, policy: TextPolicy) -> list[str]:
+    """Step 8's reading of unknown words, as the policy says: one `<unk>` each, or their characters."""
+    return split_unknown(tokens, vocab.index) if policy.oov == "chars" else list(tokens)
+
+
+def model_tokens(text: str, policy: TextPolicy, vocab: Vocabulary, segmenter: Segmenter | None = None) -> list[str]:
+    """Raw text -> the tokens a version's model reads (steps 1-8 before the ids): the one call for serving and
+    evaluation, so that no caller can tokenise without the version's reading of unknown words."""
+    return apply_oov(tokenize(text, policy, segmenter), vocab, policy)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

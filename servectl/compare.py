@@ -32,7 +32,7 @@ def antispam_evaluate_version(version_dir: Path, *, data: Path | None, preset: s
     import numpy as np
     import tensorflow as tf
 
-    from common.text_zh import TextPolicy, Vocabulary, get_segmenter, lookup_batch, tokenize
+    from common.text_zh import TextPolicy, Vocabulary, get_segmenter, lookup_batch, model_tokens
     from training.antispam import data as data_mod
     from training.antispam.evaluate import classification_metrics, robustness_suite
     from training.antispam.train import resolve_preset
@@ -43,16 +43,16 @@ def antispam_evaluate_version(version_dir: Path, *, data: Path | None, preset: s
     te = corpus.indices("test")
     assets = mf.assets_dir(version_dir)
     params = json.loads((assets / "preprocessing.json").read_text(encoding="utf-8"))
-    policy = TextPolicy.from_dict(params["policy"])
-    vocab = Vocabulary.from_text((assets / params.get("vocab_file", "vocab.txt")).read_text(encoding="utf-8"), policy.oov)
+    vocab = Vocabulary.from_text((assets / params.get("vocab_file", "vocab.txt")).read_text(encoding="utf-8"))
     vectors = np.load(assets / params.get("vectors_file", "vectors.npy"))
     user_dict = assets / params["user_dict_file"] if params.get("user_dict_file") else None
+    policy = TextPolicy.from_dict(params["policy"])
     segmenter = get_segmenter(user_dict)
     loaded = tf.saved_model.load(str(version_dir))
     fn = loaded.signatures["serving_default"]
 
     def predict_texts(texts: list[str]) -> np.ndarray:
-        ids = [vocab.encode(vocab.model_tokens(tokenize(t, policy, segmenter))) for t in texts]
+        ids = [vocab.encode(model_tokens(t, policy, vocab, segmenter)) for t in texts]
         probs = np.zeros((len(ids), 2), dtype=np.float32)
         for s in range(0, len(ids), 256):
             x = lookup_batch(ids[s : s + 256], vectors)

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from common import assets as readers
-from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, is_blank, lookup_batch, tokenize
+from common.text_zh import UNK_ID, Segmenter, TextPolicy, Vocabulary, is_blank, lookup_batch, model_tokens
 from gateway import errors as E
 from gateway.core.config import Settings
 from gateway.families.base import Family, Prepared, register
@@ -127,7 +127,7 @@ class AntispamFamily(Family[AntispamAssets, AntispamInputs, AntispamContext]):
             if len(t) > lim.max_chars:
                 raise E.PayloadTooLarge(f"{where} has {len(t)} characters; at most {lim.max_chars} are accepted")
         t0 = time.perf_counter()
-        tokens = [assets.vocab.model_tokens(tokenize(t, assets.policy, assets.segmenter)) for t in texts]
+        tokens = [model_tokens(t, assets.policy, assets.vocab, assets.segmenter) for t in texts]
         if not all(tokens):  # only a text without tokens can be blank: no cost on the usual path
             for i, tok in enumerate(tokens):
                 if not tok and is_blank(texts[i], assets.policy):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from common import text_zh
-from common.text_zh import (NUM, UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, is_blank, l2_normalize, lookup_batch,
-                             normalize, split_unknown, tokenize)
+from common.text_zh import (NUM, UNK, UNK_ID, TextPolicy, Vocabulary, apply_oov, get_segmenter, is_blank, l2_normalize,
+                             lookup_batch, model_tokens, normalize, split_unknown, tokenize)
 
 
 V1 = TextPolicy.from_dict({"digits": "mask", "punctuation": "keep"})  # a manifest written before policy version 2
@@ -155,13 +155,14 @@ def test_vocabulary_unknown_and_empty() -> None:
 
 
 def test_unknown_words_read_as_characters_only_when_the_policy_says_so() -> None:
-    vocab = Vocabulary([UNK, "招商", "鸿", "馆", NUM], oov="chars")
+    vocab, chars = Vocabulary([UNK, "招商", "鸿", "馆", NUM]), TextPolicy(oov="chars")
     # a known word stays, an unknown one becomes its characters (unknown characters among them read as <unk>),
     # a word none of whose characters is known stays one <unk>, placeholders are never split
-    assert vocab.model_tokens(["招商", "鸿都馆", "乌鲁", NUM]) == ["招商", "鸿", "都", "馆", "乌鲁", NUM]
-    assert vocab.encode(vocab.model_tokens(["鸿都馆"])).tolist() == [2, UNK_ID, 3]
-    assert Vocabulary(vocab.tokens).model_tokens(["鸿都馆"]) == ["鸿都馆"]  # oov="unk": one token, one <unk>
-    assert Vocabulary.from_text(vocab.to_text(), "chars").model_tokens(["鸿馆"]) == ["鸿", "馆"]
+    assert apply_oov(["招商", "鸿都馆", "乌鲁", NUM], vocab, chars) == ["招商", "鸿", "都", "馆", "乌鲁", NUM]
+    assert vocab.encode(apply_oov(["鸿都馆"], vocab, chars)).tolist() == [2, UNK_ID, 3]
+    assert apply_oov(["鸿都馆"], vocab, TextPolicy()) == ["鸿都馆"]  # oov="unk": one token, one <unk>
+    assert apply_oov(["鸿馆"], Vocabulary.from_text(vocab.to_text()), chars) == ["鸿", "馆"]
+    assert model_tokens("鸿都馆", chars, vocab) == apply_oov(tokenize("鸿都馆", chars), vocab, chars)  # raw text, same reading
     assert split_unknown(["ab", "c"], {"a"}) == ["a", "b", "c"]
     # characters, not known sub-words (measured better): the compound of two known words is read as characters
     assert split_unknown(["手机游戏"], {"手机", "游戏", "手"}) == ["手", "机", "游", "戏"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -54,8 +55,6 @@ def test_manifest_and_assets(version_dir: Path) -> None:
 def test_same_seed_trains_the_same_version(trained: tuple[Path, subprocess.CompletedProcess], tmp_path: Path) -> None:
     """A second run of the same command gives the same word vectors, weights and figures (op determinism:
     word2vec's scatter-adds otherwise sum duplicate rows in thread order, and runs of one seed differed)."""
-    import os
-
     import tensorflow as tf
 
     repo, proc = trained

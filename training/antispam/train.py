@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from common import manifest as mf
-from common.text_zh import UNK, UNK_ID, TextPolicy, Vocabulary, get_segmenter, lookup_batch, split_unknown, tokenize
+from common.text_zh import UNK, UNK_ID, TextPolicy, apply_oov, get_segmenter, lookup_batch, model_tokens, split_unknown
 from training.antispam import data as data_mod
 from training.antispam.augment import Augmentation, augment, effective
 from training.antispam.evaluate import classification_metrics, evaluate
@@ -202,9 +202,8 @@ def train(
     vocab, vectors = train_word2vec(w2v_tokens, p.word2vec, log_root / "word2vec", verbose)
     w2v_seconds = time.monotonic() - t0
     probe = print_probe(vocab, vectors) if verbose else {}
-    # from here on every token stream is what the gateway will read: unknown words split as the policy says
-    vocab = Vocabulary(vocab.tokens, p.policy.oov)
-    tokens, aug_tokens, sup_tokens = ([vocab.model_tokens(t) for t in ts] for ts in (tokens, aug_tokens, sup_tokens))
+    # from here on every token stream is what the gateway will read: unknown words as the policy says
+    tokens, aug_tokens, sup_tokens = ([apply_oov(t, vocab, p.policy) for t in ts] for ts in (tokens, aug_tokens, sup_tokens))
 
     ids = [vocab.encode(t) for t in tokens]
     aug_ids = [vocab.encode(t) for t in aug_tokens + sup_tokens]
@@ -221,8 +220,7 @@ def train(
     clf_seconds = time.monotonic() - t0
 
     def predict_texts(texts: list[str]) -> np.ndarray:
-        return predict_vectors(classifier, [vocab.encode(vocab.model_tokens(tokenize(t, p.policy, segmenter))) for t in texts],
-                               vectors)
+        return predict_vectors(classifier, [vocab.encode(model_tokens(t, p.policy, vocab, segmenter)) for t in texts], vectors)
 
     val_metrics = classification_metrics(corpus.labels[va], predict_vectors(classifier, [ids[i] for i in va], vectors))
     test_metrics, robustness = evaluate(predict_texts, [corpus.texts[i] for i in te], [corpus.segmented[i] for i in te],
@@ -257,7 +255,7 @@ def train(
     if user_dict:
         assets[USER_DICT_FILE] = user_dict
     examples = ["本店新品上市全场八折优惠，详询xxxxxxxxxxx", "明天下午三点开会别忘了", "好的"]
-    warmup = lookup_batch([vocab.encode(vocab.model_tokens(tokenize(t, p.policy, segmenter))) for t in examples], vectors)
+    warmup = lookup_batch([vocab.encode(model_tokens(t, p.policy, vocab, segmenter)) for t in examples], vectors)
 
     spec = ExportSpec(
         model="antispam",
