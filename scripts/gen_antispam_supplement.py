@@ -260,12 +260,158 @@ SPAM = [
 ]
 
 
-def fill(templates: list[str], r: random.Random) -> list[str]:
+# --- third batch (independent author, session 16) ---------------------------------------------------------
+# Its own slot lists; filled by `slots3` (all of `slots` plus these keys) only after every earlier row, so the
+# earlier lines of the file and their random draws stay exactly as they were.
+SHOPS = ["全家便利店", "瑞幸咖啡", "永辉超市", "华润万家", "蜜雪冰城", "肯德基", "沙县小吃", "盒马鲜生", "喜茶"]
+PARKS = ["万达广场停车场", "市一医院停车场", "高铁站P2停车场", "龙湖天街地下车库", "滨江路路侧泊位", "科技园B区停车场"]
+PROVINCES = ["京", "沪", "粤", "浙", "川", "鄂", "苏", "陕", "渝", "湘", "豫"]
+HOSPITALS = ["市妇幼保健院", "市中医院", "区人民医院", "省肿瘤医院", "大学附属第一医院", "市口腔医院"]
+STREETS = ["长安路", "解放街", "新华路", "人民北路", "建设街", "和平路", "中山路"]
+SCHOOLS = ["实验小学", "第二中学", "育才小学", "外国语学校", "第十一中学", "阳光幼儿园"]
+CINEMAS = ["万达影城", "横店电影城", "CGV影城", "大地影院", "金逸影城"]
+RESTAURANTS = ["福满楼", "老街坊酒家", "湘里人家", "金鼎大酒店", "聚丰园", "喜宴楼"]
+BUILDINGS = ["教三-201", "文科楼305", "主楼B区108", "理科楼412", "图书馆报告厅"]
+SURNAMES = ["张", "王", "李", "刘", "陈", "杨", "赵", "孙", "周", "徐"]
+PRODUCTS = ["扫地机器人", "蓝牙耳机", "儿童保温杯", "羊毛大衣", "电动牙刷", "乳胶枕", "运动手表"]
+FEES = ["9.9", "12", "15", "19", "25", "30", "68"]
+
+
+def slots3(r: random.Random) -> dict[str, str]:
+    """The slots of `slots` plus the third batch's own keys (drawn after them)."""
+    s = slots(r)
+    s.update({
+        "shop": r.choice(SHOPS), "park": r.choice(PARKS),
+        "plate": r.choice(PROVINCES) + r.choice("ABCDEFG") + "".join(r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(5)),
+        "hospital": r.choice(HOSPITALS), "street": r.choice(STREETS), "school": r.choice(SCHOOLS),
+        "cinema": r.choice(CINEMAS), "restaurant": r.choice(RESTAURANTS), "building": r.choice(BUILDINGS),
+        "surname": r.choice(SURNAMES), "product": r.choice(PRODUCTS), "fee": r.choice(FEES),
+        "c2": digits(r, 2), "year": str(r.choice([2023, 2024, 2025])), "gb": str(r.randint(1, 40)),
+        "meet": f"{digits(r, 3)} {digits(r, 3)} {digits(r, 3)}", "deg2": str(r.randint(500, 1500)),
+    })
+    return s
+
+
+PASS_NOTICE_3 = [
+    "【{app}】您已成功付款{amt}元，收款方：{shop}，交易单号{order}。",
+    "【{park}】车辆{plate}于{hh}:{mm}出场，停车{n}小时，应缴{small}元，已无感支付。",
+    "车辆入场提醒：{plate}，{hh}:{mm}，{park}。",
+    "【{city}燃气】您家的燃气余量已不足{n}立方，为避免影响做饭，请尽快充值。",
+    "【中国电信】您的宽带将于{m}月{d}日到期，可在营业厅或中国电信APP续费，逾期将暂停上网。",
+    "【{hospital}】{name}您好，您{m}月{d}日的检验报告已出，可在医院公众号查看或到自助机打印。",
+    "【{city}政务服务】您申请的居住证已办结，请于工作日带身份证到{street}派出所领取。",
+    "【{app}】您的连续包月会员将于明日续费{fee}元，如需取消请在“我的-会员管理”中关闭。",
+    "【{courier}】快递员{name}将于今天{hh}:00前上门取件，请提前将物品打包好。",
+    "【{bank}】您尾号{tail}的活期账户{m}月{d}日结息{small}.{c2}元。",
+    "【物业】{room}业主您好，您家{m}月物业费{amt}元已缴清，电子收据可在业主小程序查看。",
+    "【{app}】您的账号于{hh}:{mm}在一台新设备上登录，若不是您本人，请尽快修改密码。",
+    "【{city}12345】您反映的小区路灯不亮问题已转交街道办处理，工单号{code6}，可来电查询进度。",
+    "【{school}】本周{n}下午{h12}点召开家长会，地点在各班教室，请家长准时参加。",
+    "【中国联通】截至{d}日，您本月通用流量剩余{gb}GB，通话剩余{small}分钟。",
+    "【{city}税务】您{year}年度个人所得税综合所得汇算已办理完毕，应退税额{amt}元，请留意到账。",
+    "【滴滴出行】行程已结束，本次车费{small}元已自动扣款，欢迎为司机评价。",
+]
+PASS_CHAT_3 = [
+    "到了吗",
+    "好嘞，马上下楼",
+    "在干嘛呢？",
+    "晚安啦，明天见😴",
+    "ok，那就这么定了",
+    "你到家了说一声哈",
+    "今天好累啊，回去就想躺着",
+    "你吃饭没？要不要给你带份{food}",
+    "我在地铁上了，{min}分钟左右到",
+    "电影票买好了，{cinema}{hh}:{mm}那场，别迟到哦",
+    "上次那{small}块不急哈，你手头宽裕了再说",
+    "那家{food}排队要一个多小时，咱换一家吧",
+    "宝宝，我到你楼下了，不着急慢慢来",
+    "下周六是我们在一起{n}周年，想好去哪吃了吗？",
+]
+PASS_FAMILY_3 = [
+    "妈，这个月工资发了，给你转了{big}00，买点好吃的别省着。",
+    "大伯的七十大寿定在{m}月{d}号中午，{restaurant}，咱全家都去。",
+    "爸，你的降压药还剩几天？我网上给你下单了，后天到。",
+    "外婆今天复查，医生说指标都正常，你们别担心。",
+    "儿子，过年的票抢到没？实在不行我开车去{city}接你。",
+    "姐，上回借你的{big}00我转回去了，你看看到了没。",
+    "晚饭做了{food}，你大概几点到家？",
+    "爷爷念叨你好几天了，有空给他打个视频。",
+]
+PASS_WORK_3 = [
+    "周报今晚十点前发我",
+    "{name}，下午{h12}点拜访客户你跟我一起去，带上报价单。",
+    "差旅报销要附行程单和酒店水单，缺一样财务都不给过。",
+    "各位同学，校运会报名截止到本周{n}，每人最多报两项，找体委登记。",
+    "期末考试安排：{m}月{d}日上午高数，下午大学英语，地点{building}，记得带学生证。",
+    "明早的培训改线上了，腾讯会议号{meet}，{hh}:{mm}开始。",
+    "{surname}老师，论文初稿已发到您邮箱，您有空帮忙看看，谢谢！",
+    "这批货客户要求{m}月{d}号前到仓，生产那边赶得出来吗？",
+]
+PASS_SHOP_3 = [
+    "老板，单号{order}三天没更新物流了，能帮忙问问吗？",
+    "退货寄出了，{courier}单号{order}，你们收到后麻烦退款。",
+    "这个能开发票吗？公司报销要用，抬头和税号我发你。",
+    "亲，差价{small}元已经退给您了，您看下到账没有哈",
+    "师傅，{product}什么时候能上门装？我这周末都在家。",
+]
+SPAM_3 = [
+    "您好，您在{app}购买的{product}因质量问题被召回，我们将双倍退款，请添加专员微信{wx}办理。",
+    "亲，您的快递在中转时被弄丢了，按规定赔付{deg}元，请扫客服发您的二维码领取。",
+    "无抵押，凭身份证就能办，{big}万额度当天放款，详询{phone}",
+    "【{app}】您有一笔{big}000元借款额度待领取，年化低至{pct}%，戳{url}",
+    "您好，您之前开通的{app}学生账户需要注销，否则会影响个人征信，请尽快联系{phone}。",
+    "信用卡逾期了？协商停息挂账，专业团队帮你减免利息，加{wx}免费咨询",
+    "手机贷，秒下款，不查征信",
+    "真人荷官在线发牌，充{big}0送{big}，24小时提款，{url}",
+    "世界杯竞猜火热开启，注册送体验金，日赚{deg}不是梦，网址{url}",
+    "加入彩票计划群，跟着导师下注，已有上千人回本，QQ{qq}",
+    "{slang}，最近在玩一个捕鱼游戏，能直接提现，我一天赚了{deg}，{url}下载",
+    "招抖音点赞员，点一个赞{n}毛钱，日结无押金，加{wx}",
+    "【任务平台】新人首单返{small}元，完成{n}个任务即可提现，{url}",
+    "您好，我是{app}的人事，看了您的简历，现有居家兼职岗位，日薪{deg}-{deg2}元，详情加{wx}",
+    "需要会打字、会用手机的人，一天两小时，工资日结，有意私聊",
+    "学生党兼职，手机做任务，单单结算，零门槛",
+    "【{bank}】您的电子密码器已过期，请登录{url}进行升级，逾期将无法使用网银。",
+    "【10086】您的套餐可免费升级为5G畅享版，请登录{url}确认，否则下月将自动扣费{small}元。",
+    "【{app}】您的店铺保证金{amt}元待退还，请尽快联系官方客服{phone}办理。",
+    "您好，我是{app}客服，您开通的会员服务每月将扣费{small}元，如需取消请致电{phone}。",
+    "【{city}医保】您的医保卡明日将被冻结，请立即点击{url}完成年度认证。",
+    "【法院通知】您涉及一起经济纠纷案件，请于今日致电{phone}，逾期将强制执行。",
+    "【{app}】系统检测到您多次付款失败，请在{url}重新绑定银行卡，以免影响使用。",
+    "小{surname}，我是你们王局，明天来我办公室一趟，先加我这个微信{wx}。",
+    "妈，我手机掉水里了，这是同学的号，快给我转{big}00交资料费，别打电话，在上课。",
+    "公司有多余进项票，餐饮、住宿、运输都能开，诚信合作，{wx}",
+    "USDT搬砖套利，日收益{pct}%，零风险，带你上车：{url}",
+    "期货外汇喊单，老师实盘带单，月收益三成以上，加群{qq}",
+    "恭喜您获得数字藏品空投资格，价值{deg}0元，限时领取{url}",
+    "我司即将上市，现开放内部原始股认购，每股{n}元，上市后翻十倍，名额有限。",
+    "帅哥，我是附近的小雨，今晚一个人好无聊，加我{wx}聊聊😘",
+    "同城约会，真人见面，不满意不收费，{url}",
+    "哥哥，看了你的朋友圈想和你交个朋友，这是我的QQ{qq}",
+    "国家扶持项目，投{big}00元每天分红，拉人还有奖励，一起致富！",
+    "诚邀加盟，零成本创业，带团队月入十万，时间自由，{wx}",
+    "消费养老新模式，买东西就能领养老金，推荐三人即可升级会员。",
+    "您好，您的{product}订单因仓库失误无法发货，我们将退款{amt}元并额外补偿，请点击{url}填写收款信息。",
+    "【{app}】您有一笔运费险理赔{small}元未领取，请联系客服{phone}。",
+    "【{shop}】会员日全场{n}折，第二杯半价，回TD退订",
+    "装修找我们，全包{big}00元/平起，免费上门量房，电话{phone}",
+    "学车包过，一对一教练不排队，{phone}",
+    "少儿编程免费试听，名额仅剩{n}个，扫码报名{url}",
+    "空调、油烟机深度清洗，{small}元起，上门服务，预约{phone}",
+    "{city}学区房急售，业主急用钱，低于市场价{big}万，看房{phone}",
+    "代办大额信用卡，包下卡，当天办理",
+    "资金证明、刷流水、办签证，加{wx}",
+    "你的照片被人传到网上了，快看{url}",
+    "点击领取：{url}",
+]
+
+
+def fill(templates: list[str], r: random.Random, make=slots) -> list[str]:
     out: list[str] = []
     for t in templates:
         seen = set()
         for _ in range(PER_TEMPLATE * 3):
-            s = t.format(**slots(r))
+            s = t.format(**make(r))
             if s not in seen:
                 seen.add(s)
                 out.append(s)
@@ -283,6 +429,10 @@ def main() -> None:
     rows = [("pass", k, s) for k, ts in (("notice", PASS_NOTICE), ("chat", PASS_CHAT), ("family", PASS_FAMILY),
                                          ("work", PASS_WORK), ("shopping", PASS_SHOP)) for s in fill(ts, r)]
     rows += [("spam", "scam_or_ad", s) for s in fill(SPAM, r)]
+    # third batch: after every earlier row, same generator, its own slots (earlier lines unchanged)
+    rows += [("pass", k, s) for k, ts in (("notice", PASS_NOTICE_3), ("chat", PASS_CHAT_3), ("family", PASS_FAMILY_3),
+                                          ("work", PASS_WORK_3), ("shopping", PASS_SHOP_3)) for s in fill(ts, r, slots3)]
+    rows += [("spam", "scam_or_ad", s) for s in fill(SPAM_3, r, slots3)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("label\tkind\ttext\n")
